@@ -1,0 +1,77 @@
+// DataStoreService: the entry point. It owns a Backend and the policy above it (retries, version
+// retention, budgets) and hands out DataStore and OrderedDataStore handles.
+// Thread safety: all methods may be called concurrently. Handles keep the service's core alive.
+#ifndef HOLDFAST_DATA_STORE_SERVICE_H_
+#define HOLDFAST_DATA_STORE_SERVICE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/backend.h"
+#include "holdfast/clock.h"
+#include "holdfast/data_store.h"
+#include "holdfast/ordered_data_store.h"
+#include "holdfast/request_budget.h"
+#include "holdfast/status.h"
+
+namespace holdfast {
+
+// Exponential backoff with full jitter for kUnavailable results.
+struct RetryPolicy {
+  int max_attempts = 5;                           // including the first
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{2'000};
+  double multiplier = 2.0;
+  std::uint64_t jitter_seed = 0;  // 0: seeded from the OS; fixed for reproducible tests
+  int max_update_conflicts = 64;  // Update transform re-runs before giving up with kAborted
+};
+
+// Version retention policy. Default: Roblox's, the first write in each UTC hour is kept as a
+// version, plus the latest. A zero bucket keeps every version.
+struct RetentionPolicy {
+  std::chrono::milliseconds bucket = std::chrono::hours(1);
+};
+
+struct ServiceOptions {
+  RetryPolicy retry;
+  RetentionPolicy retention;
+  BudgetOptions budget;
+  // The clock that backoff and budgets wait on. Default (null): the system clock.
+  std::shared_ptr<Clock> clock;
+};
+
+struct StorePage {
+  std::vector<std::string> names;
+  std::string next_cursor;  // empty when finished
+};
+
+class DataStoreService {
+ public:
+  explicit DataStoreService(std::shared_ptr<Backend> backend, ServiceOptions options = {});
+  ~DataStoreService();
+  DataStoreService(const DataStoreService&) = delete;
+  DataStoreService& operator=(const DataStoreService&) = delete;
+
+  // Validates the name (1..50 characters) and scope (1..50 characters).
+  Result<DataStore> GetDataStore(std::string_view name, std::string_view scope = "global") const;
+  Result<OrderedDataStore> GetOrderedDataStore(std::string_view name,
+                                               std::string_view scope = "global") const;
+
+  // Names of stores that hold keys, ascending.
+  Result<StorePage> ListDataStores(std::string_view prefix = "", int page_size = 50,
+                                   std::string_view cursor = "") const;
+
+  RequestBudget& budget() const;
+  Backend& backend() const;
+
+ private:
+  std::shared_ptr<internal::ServiceCore> core_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_DATA_STORE_SERVICE_H_

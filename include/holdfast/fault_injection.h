@@ -1,0 +1,89 @@
+// FaultInjectingBackend: a Backend wrapper that injects the failures real databases produce, so
+// the layers above are tested through every error branch (SQLite's countdown technique).
+// Thread safety: all methods may be called concurrently; configuration is atomic per call.
+#ifndef HOLDFAST_FAULT_INJECTION_H_
+#define HOLDFAST_FAULT_INJECTION_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "holdfast/backend.h"
+#include "holdfast/clock.h"
+
+namespace holdfast {
+
+enum class FaultKind {
+  kTransient,         // kUnavailable, nothing applied; the next call is unaffected
+  kPersistent,        // kUnavailable, nothing applied, on this and every later call until Heal()
+  kAppliedButFailed,  // writes: applied, then kOutcomeUnknown reported; reads: like kTransient
+  kLatency,           // the call is delayed by `latency` on the injected clock, then runs
+};
+
+// Which backend calls a fault may hit.
+enum class CallClass : std::uint8_t { kRead = 1, kWrite = 2, kAny = 3 };
+
+struct FaultPlan {
+  FaultKind kind = FaultKind::kTransient;
+  CallClass calls = CallClass::kAny;
+  // Countdown mode: fault the n-th matching call from now (1-based), once. 0 disables.
+  std::int64_t fail_nth = 0;
+  // Random mode: each matching call faults with this probability (seeded, reproducible).
+  double probability = 0.0;
+  std::uint64_t seed = 1;
+  std::chrono::milliseconds latency{0};
+};
+
+class FaultInjectingBackend final : public BackendWrapper {
+ public:
+  // `clock` serves kLatency delays. Default: the system clock.
+  explicit FaultInjectingBackend(std::shared_ptr<Backend> target,
+                                 std::shared_ptr<Clock> clock = SystemClock());
+
+  // Replaces the active plan and resets the countdown.
+  void SetPlan(const FaultPlan& plan);
+  // Removes the plan and ends a persistent fault.
+  void Heal();
+
+  // Calls seen (every method except Capabilities) and faults injected since construction.
+  std::int64_t calls() const;
+  std::int64_t faults_injected() const;
+
+  Result<Timestamp> Now() override;
+  Result<std::optional<StoredVersion>> Read(const EntryKey& key) override;
+  Result<std::optional<StoredVersion>> ReadVersion(const EntryKey& key,
+                                                   std::int64_t version) override;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override;
+  Result<std::optional<std::int64_t>> FindOperation(const EntryKey& key,
+                                                    std::string_view op_id) override;
+  Result<std::vector<KeyListing>> ListKeys(const ListKeysQuery& query) override;
+  Result<std::vector<StoredVersion>> ListVersions(const ListVersionsQuery& query) override;
+  Result<std::vector<std::string>> ListStores(std::string_view prefix, std::string_view after_name,
+                                              int limit) override;
+  Result<std::optional<OrderedEntry>> OrderedRead(const OrderedKey& key) override;
+  Result<OrderedEntry> OrderedCommit(const OrderedMutation& mutation) override;
+  Result<std::vector<OrderedEntry>> OrderedRange(const OrderedRangeQuery& query) override;
+  Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
+                                                  SortDirection direction) override;
+
+ private:
+  enum class Decision { kPass, kFailBefore, kFailAfter };
+  Decision Decide(CallClass call_class, std::string_view method);
+  template <typename F>
+  auto Run(CallClass call_class, std::string_view method, F&& call) -> decltype(call());
+
+  std::shared_ptr<Clock> clock_;
+  mutable std::mutex mu_;
+  FaultPlan plan_;
+  bool active_ = false;
+  bool persistent_tripped_ = false;
+  std::int64_t matching_seen_ = 0;
+  std::uint64_t rng_state_ = 1;
+  std::int64_t calls_ = 0;
+  std::int64_t faults_ = 0;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_FAULT_INJECTION_H_

@@ -1,0 +1,34 @@
+// Strict JSON for stored values. Values are Boost.JSON documents; text coming in (CLI, import,
+// stored bytes) is parsed strictly, and values built by game code are checked before they are
+// written. Refused: NaN and Infinity, invalid UTF-8 and unpaired surrogates, duplicate object
+// keys, comments, trailing commas, a byte-order mark, and nesting deeper than Limits::kMaxJsonDepth.
+// Each refusal is kInvalidArgument naming the JSON path, the rule and the offending value.
+// Thread safety: free functions, no shared state.
+#ifndef HOLDFAST_JSON_H_
+#define HOLDFAST_JSON_H_
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "holdfast/status.h"
+
+namespace holdfast {
+
+// Parses one JSON document (surrounding whitespace allowed, nothing else).
+Result<boost::json::value> ParseJson(std::string_view text);
+
+// Checks a value built in memory: finite numbers, valid UTF-8 strings and keys, depth limit.
+Status ValidateJson(const boost::json::value& value);
+
+// Compact serialization, the stored form. Numbers that are whole doubles print without exponent
+// where that is exact (e.g. 1.5, 100.0 -> 100.0); Boost's own form is used otherwise.
+std::string SerializeJson(const boost::json::value& value);
+
+// Indented, human-friendly text for terminals.
+std::string PrettyJson(const boost::json::value& value);
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_JSON_H_

@@ -113,8 +113,8 @@ enum class SortDirection { kAscending, kDescending };
 struct ListVersionsQuery {
   EntryKey key;
   SortDirection direction = SortDirection::kAscending;
-  std::optional<Timestamp> min_time;  // inclusive, on `updated`
-  std::optional<Timestamp> max_time;  // inclusive
+  std::optional<Timestamp> min_time;          // inclusive, on `updated`
+  std::optional<Timestamp> max_time;          // inclusive
   std::optional<std::int64_t> after_version;  // exclusive cursor in `direction`
   int limit = 100;
 };
@@ -160,11 +160,11 @@ struct OrderedRangeQuery {
 // What a backend can do. Callers check before relying on a feature.
 struct BackendCapabilities {
   int interface_version = kBackendInterfaceVersion;
-  std::string engine;                // "memory", "sqlite", ...
-  bool multi_key_atomic = false;     // Commit with several mutations is all-or-nothing
+  std::string engine;             // "memory", "sqlite", ...
+  bool multi_key_atomic = false;  // Commit with several mutations is all-or-nothing
   bool shared_across_processes = false;
   bool change_notifications = false;
-  std::size_t max_batch = 1;         // most mutations one Commit accepts
+  std::size_t max_batch = 1;  // most mutations one Commit accepts
 };
 
 class Backend {

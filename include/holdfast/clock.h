@@ -34,7 +34,8 @@ std::shared_ptr<Clock> SystemClock();
 // A clock that only moves when told to; SleepFor advances it. For tests and simulation.
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(Timestamp start = FromUnixMillis(1'700'000'000'000)) : now_ms_(ToUnixMillis(start)) {}
+  explicit ManualClock(Timestamp start = FromUnixMillis(1'700'000'000'000))
+      : now_ms_(ToUnixMillis(start)) {}
   Timestamp Now() override { return FromUnixMillis(now_ms_.load()); }
   void SleepFor(std::chrono::milliseconds d) override { Advance(d); }
   void Advance(std::chrono::milliseconds d) { now_ms_.fetch_add(d.count()); }

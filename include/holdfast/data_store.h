@@ -14,6 +14,8 @@
 #ifndef HOLDFAST_DATA_STORE_H_
 #define HOLDFAST_DATA_STORE_H_
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,9 +24,6 @@
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include "holdfast/backend.h"
 #include "holdfast/key_info.h"
@@ -70,8 +69,8 @@ struct UpdateResult {
 
 struct ListKeysOptions {
   std::string prefix;
-  int page_size = 50;   // 1..100
-  std::string cursor;   // from a previous page; empty for the first page
+  int page_size = 50;  // 1..100
+  std::string cursor;  // from a previous page; empty for the first page
   bool include_deleted = false;
 };
 

@@ -22,7 +22,7 @@ namespace holdfast {
 
 // Exponential backoff with full jitter for kUnavailable results.
 struct RetryPolicy {
-  int max_attempts = 5;                           // including the first
+  int max_attempts = 5;  // including the first
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{2'000};
   double multiplier = 2.0;

@@ -68,8 +68,10 @@ class FaultInjectingBackend final : public BackendWrapper {
                                                   SortDirection direction) override;
 
  private:
-  enum class Decision { kPass, kFailBefore, kFailAfter };
-  Decision Decide(CallClass call_class, std::string_view method);
+  // What one call must do, decided under the mutex; the call itself runs outside it.
+  enum class Decision { kPass, kDelay, kFailBefore, kFailAfter };
+  Decision Decide(CallClass call_class, std::chrono::milliseconds* delay);
+  bool Trips();  // requires mu_: whether this matching call is the one to fault
   template <typename F>
   auto Run(CallClass call_class, std::string_view method, F&& call) -> decltype(call());
 

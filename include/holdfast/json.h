@@ -1,16 +1,15 @@
 // Strict JSON for stored values. Values are Boost.JSON documents; text coming in (CLI, import,
 // stored bytes) is parsed strictly, and values built by game code are checked before they are
 // written. Refused: NaN and Infinity, invalid UTF-8 and unpaired surrogates, duplicate object
-// keys, comments, trailing commas, a byte-order mark, and nesting deeper than Limits::kMaxJsonDepth.
-// Each refusal is kInvalidArgument naming the JSON path, the rule and the offending value.
-// Thread safety: free functions, no shared state.
+// keys, comments, trailing commas, a byte-order mark, and nesting deeper than
+// Limits::kMaxJsonDepth. Each refusal is kInvalidArgument naming the JSON path, the rule and the
+// offending value. Thread safety: free functions, no shared state.
 #ifndef HOLDFAST_JSON_H_
 #define HOLDFAST_JSON_H_
 
+#include <boost/json/value.hpp>
 #include <string>
 #include <string_view>
-
-#include <boost/json/value.hpp>
 
 #include "holdfast/status.h"
 

@@ -4,18 +4,17 @@
 #ifndef HOLDFAST_LIMITS_H_
 #define HOLDFAST_LIMITS_H_
 
+#include <boost/json/fwd.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include <boost/json/fwd.hpp>
 
 #include "holdfast/status.h"
 
 namespace holdfast {
 
 struct Limits {
-  static constexpr std::size_t kMaxNameLength = 50;      // data store name, in characters
+  static constexpr std::size_t kMaxNameLength = 50;  // data store name, in characters
   static constexpr std::size_t kMaxScopeLength = 50;
   static constexpr std::size_t kMaxKeyLength = 50;
   static constexpr std::size_t kMaxValueBytes = 4'194'304;  // serialized JSON

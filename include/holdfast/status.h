@@ -15,9 +15,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace holdfast {
 
@@ -55,6 +54,8 @@ class [[nodiscard]] Status {
   Status() = default;  // OK
   Status(StatusCode code, std::string message);
   Status(StatusCode code, std::string message, ErrorDetail detail);
+  // Lets HOLDFAST_RETURN_IF_ERROR serve functions returning Status as well as Result<T>.
+  Status(const tl::unexpected<Status>& error) : Status(error.value()) {}  // NOLINT
 
   static Status Ok() { return Status(); }
 
@@ -91,7 +92,9 @@ template <typename T>
 using Result = tl::expected<T, Status>;
 
 // Wraps a non-OK status so it converts to any Result<T>.
-inline tl::unexpected<Status> Err(Status status) { return tl::unexpected<Status>(std::move(status)); }
+inline tl::unexpected<Status> Err(Status status) {
+  return tl::unexpected<Status>(std::move(status));
+}
 
 // Factories, one per code: InvalidArgumentError("...") etc.
 Status InvalidArgumentError(std::string message, ErrorDetail detail = {});
@@ -114,9 +117,9 @@ bool IsRetryable(const Status& status);
 }  // namespace holdfast
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define HOLDFAST_RETURN_IF_ERROR(expr)                          \
-  do {                                                          \
-    ::holdfast::Status holdfast_status_ = (expr);               \
+#define HOLDFAST_RETURN_IF_ERROR(expr)                                               \
+  do {                                                                               \
+    ::holdfast::Status holdfast_status_ = (expr);                                    \
     if (!holdfast_status_.ok()) return ::holdfast::Err(std::move(holdfast_status_)); \
   } while (false)
 

@@ -1,0 +1,1 @@
+// placeholder: test being written by the datastore owner

@@ -1,0 +1,104 @@
+// ServiceCore: the shared state behind DataStoreService and its handles — the backend, the
+// retry and retention policy, budgets, operation ids — and the write path that every DataStore
+// operation uses. Internal header. Thread safety: all members may be used concurrently.
+#ifndef HOLDFAST_SRC_DATASTORE_SERVICE_CORE_H_
+#define HOLDFAST_SRC_DATASTORE_SERVICE_CORE_H_
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "holdfast/backend.h"
+#include "holdfast/data_store_service.h"
+#include "holdfast/key_info.h"
+#include "holdfast/request_budget.h"
+#include "holdfast/status.h"
+
+namespace holdfast::internal {
+
+class ServiceCore {
+ public:
+  ServiceCore(std::shared_ptr<Backend> backend, ServiceOptions options);
+
+  Backend& backend() const { return *backend_; }
+  const ServiceOptions& options() const { return options_; }
+  RequestBudget& budget() { return budget_; }
+  VersionRetention retention() const { return VersionRetention{options_.retention.bucket}; }
+
+  // A fresh operation id: 128 random bits, hex.
+  std::string NewOperationId();
+
+  // Runs `call` (returning Result<T> or Status), retrying kUnavailable with exponential backoff
+  // and full jitter up to RetryPolicy::max_attempts. Other errors return at once.
+  template <typename F>
+  auto WithRetry(F&& call) -> std::invoke_result_t<F&> {
+    for (int attempt = 1;; ++attempt) {
+      auto result = call();
+      if (IsOk(result) || !IsRetryable(ErrorOf(result)) || attempt >= options_.retry.max_attempts) {
+        return result;
+      }
+      Backoff(attempt);
+    }
+  }
+
+  // Commits one mutation with retries. A kOutcomeUnknown reply is resolved by reading back the
+  // operation id: found -> success; not found -> the same conditional write is repeated (the
+  // condition keeps a late-applied earlier attempt from being applied twice); unresolvable ->
+  // kOutcomeUnknown to the caller.
+  Result<CommitResult> CommitResolved(const Mutation& mutation);
+
+  void Backoff(int attempt);
+
+ private:
+  static bool IsOk(const Status& s) { return s.ok(); }
+  template <typename T>
+  static bool IsOk(const Result<T>& r) {
+    return r.has_value();
+  }
+  static const Status& ErrorOf(const Status& s) { return s; }
+  template <typename T>
+  static const Status& ErrorOf(const Result<T>& r) {
+    return r.error();
+  }
+
+  Result<std::optional<CommitResult>> ResolveUnknownOutcome(const Mutation& mutation);
+
+  std::shared_ptr<Backend> backend_;
+  ServiceOptions options_;
+  RequestBudget budget_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;
+};
+
+// "op store/key" (or "op store/scope/key" for a non-default scope), for error context.
+std::string Describe(std::string_view op, std::string_view store, std::string_view scope,
+                     std::string_view key);
+
+// Decodes a stored version into KeyInfo / Entry. Unparseable bytes are kDataLoss: the record is
+// reported, never replaced.
+Result<KeyInfo> DecodeKeyInfo(const StoredVersion& stored);
+Result<Entry> DecodeEntry(const StoredVersion& stored);
+
+// Checks and serializes a value with its attributes for writing. Every violation names the limit
+// and the actual value; nothing is written.
+struct EncodedValue {
+  std::string value;
+  std::string user_ids;
+  std::string metadata;
+};
+Result<EncodedValue> EncodeValue(const boost::json::value& value,
+                                 const std::vector<std::int64_t>& user_ids,
+                                 const boost::json::object& metadata);
+
+// True when a failed Commit means "someone else wrote first" (the caller re-reads).
+inline bool IsConflict(const Status& s) {
+  return s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kAlreadyExists;
+}
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_DATASTORE_SERVICE_CORE_H_

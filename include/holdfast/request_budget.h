@@ -61,6 +61,8 @@ class RequestBudget {
 
   // Requests that may start now without waiting.
   std::int64_t Remaining(RequestType type);
+  // Requests of this type waiting in the throttle queue now.
+  std::size_t Waiting(RequestType type);
   void SetPlayers(int players);
 
   // Takes one unit, waiting in the type's queue while none is left. `operation` names the call

@@ -82,6 +82,11 @@ std::int64_t RequestBudget::Remaining(RequestType type) {
   return static_cast<std::int64_t>(std::floor(bucket.tokens));
 }
 
+std::size_t RequestBudget::Waiting(RequestType type) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return buckets_[Index(type)].waiting;
+}
+
 void RequestBudget::SetPlayers(int players) {
   std::lock_guard<std::mutex> lock(mu_);
   const Timestamp now = clock_->Now();

@@ -1,1 +1,148 @@
-// placeholder: test being written by the datastore owner
+// The DataStore layer under injected backend faults: transient errors are retried with backoff,
+// unknown outcomes are resolved by reading back, and no result returned to the caller disagrees
+// with what is stored.
+#include <gtest/gtest.h>
+
+#include "holdfast/data_store.h"
+#include "holdfast/data_store_service.h"
+#include "holdfast/fault_injection.h"
+#include "holdfast/memory_backend.h"
+
+namespace holdfast {
+namespace {
+
+using boost::json::value;
+
+struct Harness {
+  explicit Harness(int max_attempts = 5)
+      : clock(std::make_shared<ManualClock>()),
+        memory(NewMemoryBackend(clock)),
+        faults(std::make_shared<FaultInjectingBackend>(memory, clock)),
+        service(faults, ServiceOptions{.retry = {.max_attempts = max_attempts, .jitter_seed = 3},
+                                       .clock = clock}),
+        store(*service.GetDataStore("s")) {}
+
+  std::optional<StoredVersion> Stored(const std::string& key) {
+    return *memory->Read(EntryKey{"s", "global", key});
+  }
+
+  std::shared_ptr<ManualClock> clock;
+  std::shared_ptr<Backend> memory;
+  std::shared_ptr<FaultInjectingBackend> faults;
+  DataStoreService service;
+  DataStore store;
+};
+
+TEST(DataStoreRetryTest, TransientErrorIsRetriedAfterBackoffAndSucceeds) {
+  Harness h;
+  const Timestamp start = h.clock->Now();
+  h.faults->SetPlan({.kind = FaultKind::kTransient, .calls = CallClass::kWrite, .fail_nth = 1});
+  auto info = h.store.Set("k", 1);
+  ASSERT_TRUE(info.has_value()) << info.error();
+  EXPECT_EQ(h.faults->faults_injected(), 1);
+  EXPECT_EQ(h.Stored("k")->version, 1);
+  EXPECT_LE(h.clock->Now() - start, std::chrono::milliseconds(50));  // first backoff cap
+}
+
+TEST(DataStoreRetryTest, PersistentOutageReturnsUnavailableAndWritesNothing) {
+  Harness h(3);
+  h.faults->SetPlan({.kind = FaultKind::kPersistent, .calls = CallClass::kWrite, .fail_nth = 1});
+  auto info = h.store.Set("k", 1);
+  ASSERT_FALSE(info.has_value());
+  EXPECT_EQ(info.error().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(h.faults->faults_injected(), 3);
+  h.faults->Heal();
+  EXPECT_FALSE(h.Stored("k").has_value());
+}
+
+TEST(DataStoreRetryTest, AppliedButFailedWriteIsResolvedByReadBackNotRetriedBlindly) {
+  Harness h;
+  ASSERT_TRUE(h.store.Set("k", 10).has_value());
+  h.faults->SetPlan(
+      {.kind = FaultKind::kAppliedButFailed, .calls = CallClass::kWrite, .fail_nth = 1});
+  auto entry = h.store.Increment("k", 5);
+  ASSERT_TRUE(entry.has_value()) << entry.error();
+  EXPECT_EQ(entry->value, value(15));
+  EXPECT_EQ(h.Stored("k")->value, "15");  // applied once, not twice
+  EXPECT_EQ(h.Stored("k")->version, 2);
+}
+
+// A backend whose writes apply but report failure, and whose read-back of operation ids is down.
+class UnresolvableBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    auto applied = target().Commit(mutations);
+    if (!applied) return applied;
+    return Err(OutcomeUnknownError("reply lost"));
+  }
+  Result<std::optional<std::int64_t>> FindOperation(const EntryKey&, std::string_view) override {
+    return Err(UnavailableError("read-back refused"));
+  }
+};
+
+TEST(DataStoreRetryTest, UnknownOutcomeThatCannotBeReadBackIsReportedAsUnknown) {
+  auto clock = std::make_shared<ManualClock>();
+  auto memory = NewMemoryBackend(clock);
+  DataStoreService service(std::make_shared<UnresolvableBackend>(memory),
+                           ServiceOptions{.retry = {.max_attempts = 2}, .clock = clock});
+  auto result = service.GetDataStore("s")->Set("k", 1);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), StatusCode::kOutcomeUnknown);
+  // It did apply, exactly once: nothing was retried blindly.
+  EXPECT_EQ((*memory->Read(EntryKey{"s", "global", "k"}))->version, 1);
+}
+
+// SQLite-style countdown: fail the n-th backend call of an Increment for every n and each fault
+// kind. Whatever the caller is told must match the stored state.
+TEST(DataStoreRetryTest, CountdownOverEveryCallOfIncrementKeepsResultAndStateConsistent) {
+  for (FaultKind kind :
+       {FaultKind::kTransient, FaultKind::kAppliedButFailed, FaultKind::kPersistent}) {
+    for (int n = 1;; ++n) {
+      Harness h(3);
+      ASSERT_TRUE(h.store.Set("k", 100).has_value());
+      const std::int64_t calls_before = h.faults->calls();
+      h.faults->SetPlan({.kind = kind, .calls = CallClass::kAny, .fail_nth = n});
+      auto entry = h.store.Increment("k", 1);
+      const std::int64_t faults = h.faults->faults_injected();
+      h.faults->Heal();
+      const std::string stored = h.Stored("k")->value;
+      if (entry.has_value()) {
+        EXPECT_EQ(entry->value, value(101)) << "n=" << n;
+        EXPECT_EQ(stored, "101") << "n=" << n;  // acknowledged: applied exactly once
+      } else if (entry.error().code() == StatusCode::kOutcomeUnknown) {
+        EXPECT_TRUE(stored == "100" || stored == "101") << "n=" << n;
+      } else {
+        EXPECT_EQ(stored, "100") << "n=" << n << " " << entry.error();  // failed: never applied
+      }
+      if (faults == 0) {
+        // n is past the last call the operation makes: every n has been covered.
+        EXPECT_GT(h.faults->calls() - calls_before, 0);
+        break;
+      }
+      ASSERT_LT(n, 100) << "countdown did not terminate";
+    }
+  }
+}
+
+TEST(DataStoreRetryTest, RandomFaultsNeverBreakTheCounter) {
+  Harness h(4);
+  h.faults->SetPlan({.kind = FaultKind::kAppliedButFailed, .probability = 0.2, .seed = 11});
+  std::int64_t acknowledged = 0, unknown = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto entry = h.store.Increment("k", 1);
+    if (entry.has_value()) {
+      ++acknowledged;
+    } else if (entry.error().code() == StatusCode::kOutcomeUnknown) {
+      ++unknown;
+    }
+  }
+  h.faults->Heal();
+  const std::int64_t stored = std::stoll(h.Stored("k")->value);
+  EXPECT_GE(stored, acknowledged);
+  EXPECT_LE(stored, acknowledged + unknown);
+  EXPECT_GT(h.faults->faults_injected(), 0);
+}
+
+}  // namespace
+}  // namespace holdfast

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Usage: install_and_build_example.sh BUILD_DIR EXAMPLES_DIR
+set -euo pipefail
+build_dir=$1
+examples_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+cmake -S "$examples_dir" -B "$work/build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/build" >/dev/null
+cd "$work"
+output=$("$work/build/quickstart" "sqlite:$work/quickstart.db")
+echo "$output"
+grep -q '"coins":150' <<<"$output"
+grep -q 'refused: INVALID_ARGUMENT' <<<"$output"

@@ -99,7 +99,9 @@ TEST_F(DataStoreTest, UpdateRerunsTransformWhenAnotherWriterWinsTheRace) {
   auto result = store_.Update("u1", [&](const UpdateContext& context) -> UpdateDecision {
     ++runs;
     EXPECT_EQ(context.attempt, runs);
-    if (runs == 1) EXPECT_TRUE(store_.Set("u1", 100).has_value());  // the racing writer
+    if (runs == 1) {
+      EXPECT_TRUE(store_.Set("u1", 100).has_value());  // the racing writer
+    }
     return WriteValue{context.current->as_int64() + 1, std::nullopt, std::nullopt};
   });
   ASSERT_TRUE(result.has_value()) << result.error();

@@ -79,7 +79,7 @@ Result<std::optional<std::int64_t>> UpdateOrdered(internal::ServiceCore& core,
     std::optional<std::int64_t> value;
     if (*current) value = (*current)->value;
     auto next = transform(value);
-    if (!next) return Result<std::optional<std::int64_t>>(*next);
+    if (!next) return Err(next.error());
     if (!*next) return value;  // cancelled
     WriteCondition condition = IfAbsent{};
     if (*current) condition = IfVersion{(*current)->revision};

@@ -7,14 +7,17 @@
 #include "holdfast/data_store.h"
 #include "holdfast/data_store_service.h"
 #include "holdfast/memory_backend.h"
+#include "test_backends.h"
 
 namespace holdfast {
 namespace {
 
-TEST(DataStoreConcurrencyTest, EightThreadsIncrementingSharedKeysLoseNoUpdate) {
-  DataStoreService service(NewMemoryBackend());
+class DataStoreConcurrencyTest : public ::testing::TestWithParam<testing::BackendCase> {};
+
+TEST_P(DataStoreConcurrencyTest, EightThreadsIncrementingSharedKeysLoseNoUpdate) {
+  DataStoreService service(GetParam().make(SystemClock()));
   auto store = *service.GetDataStore("counters");
-  constexpr int kThreads = 8, kPerThread = 200, kKeys = 3;
+  constexpr int kThreads = 8, kPerThread = 100, kKeys = 3;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
@@ -31,8 +34,8 @@ TEST(DataStoreConcurrencyTest, EightThreadsIncrementingSharedKeysLoseNoUpdate) {
   EXPECT_EQ(total, kThreads * kPerThread);
 }
 
-TEST(DataStoreConcurrencyTest, ConcurrentUpdatesAppendEveryItemExactlyOnce) {
-  DataStoreService service(NewMemoryBackend());
+TEST_P(DataStoreConcurrencyTest, ConcurrentUpdatesAppendEveryItemExactlyOnce) {
+  DataStoreService service(GetParam().make(SystemClock()));
   auto store = *service.GetDataStore("inventory");
   constexpr int kThreads = 4, kPerThread = 50;
   std::vector<std::thread> threads;
@@ -58,8 +61,8 @@ TEST(DataStoreConcurrencyTest, ConcurrentUpdatesAppendEveryItemExactlyOnce) {
   EXPECT_EQ(unique.size(), bag.size());
 }
 
-TEST(DataStoreConcurrencyTest, ConcurrentOrderedIncrementsLoseNoUpdate) {
-  DataStoreService service(NewMemoryBackend());
+TEST_P(DataStoreConcurrencyTest, ConcurrentOrderedIncrementsLoseNoUpdate) {
+  DataStoreService service(GetParam().make(SystemClock()));
   auto board = *service.GetOrderedDataStore("wins");
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -70,6 +73,9 @@ TEST(DataStoreConcurrencyTest, ConcurrentOrderedIncrementsLoseNoUpdate) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(**board.Get("ann"), 400);
 }
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, DataStoreConcurrencyTest,
+                         ::testing::ValuesIn(testing::AllBackends()), testing::BackendName);
 
 }  // namespace
 }  // namespace holdfast

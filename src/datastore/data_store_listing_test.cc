@@ -8,6 +8,7 @@
 #include "holdfast/data_store_service.h"
 #include "holdfast/limits.h"
 #include "holdfast/memory_backend.h"
+#include "test_backends.h"
 
 namespace holdfast {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 using boost::json::value;
 using std::chrono::minutes;
 
-class DataStoreListingTest : public ::testing::Test {
+class DataStoreListingTest : public ::testing::TestWithParam<testing::BackendCase> {
  protected:
   explicit DataStoreListingTest(RetentionPolicy retention = {})
       : clock_(std::make_shared<ManualClock>(FromUnixMillis(1'700'000'000'000))),
@@ -35,7 +36,7 @@ class DataStoreListingTest : public ::testing::Test {
   DataStore store_;
 };
 
-TEST_F(DataStoreListingTest, ListKeysWalksEveryKeyOnceAcrossPages) {
+TEST_P(DataStoreListingTest, ListKeysWalksEveryKeyOnceAcrossPages) {
   for (int i = 0; i < 250; ++i) {
     char key[16];
     std::snprintf(key, sizeof(key), "k%04d", i);
@@ -57,7 +58,7 @@ TEST_F(DataStoreListingTest, ListKeysWalksEveryKeyOnceAcrossPages) {
   EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
 }
 
-TEST_F(DataStoreListingTest, ListKeysFiltersByPrefixAndHidesDeletedUnlessAsked) {
+TEST_P(DataStoreListingTest, ListKeysFiltersByPrefixAndHidesDeletedUnlessAsked) {
   ASSERT_TRUE(store_.Set("a1", 1).has_value());
   ASSERT_TRUE(store_.Set("b1", 1).has_value());
   ASSERT_TRUE(store_.Set("b2", 1).has_value());
@@ -71,7 +72,7 @@ TEST_F(DataStoreListingTest, ListKeysFiltersByPrefixAndHidesDeletedUnlessAsked) 
   EXPECT_TRUE(all->keys[1].deleted);
 }
 
-TEST_F(DataStoreListingTest, PageSizeOutsideOneToHundredIsRefusedWithCode106) {
+TEST_P(DataStoreListingTest, PageSizeOutsideOneToHundredIsRefusedWithCode106) {
   for (int size : {0, 101, -1}) {
     auto page = store_.ListKeys({.page_size = size});
     ASSERT_FALSE(page.has_value());
@@ -81,7 +82,7 @@ TEST_F(DataStoreListingTest, PageSizeOutsideOneToHundredIsRefusedWithCode106) {
   }
 }
 
-TEST_F(DataStoreListingTest, ForeignOrMalformedCursorIsRefused) {
+TEST_P(DataStoreListingTest, ForeignOrMalformedCursorIsRefused) {
   for (std::string cursor : {"garbage", "v1:3", "k1:zzz"}) {
     auto page = store_.ListKeys({.prefix = "a", .cursor = cursor});
     ASSERT_FALSE(page.has_value()) << cursor;
@@ -90,9 +91,9 @@ TEST_F(DataStoreListingTest, ForeignOrMalformedCursorIsRefused) {
   EXPECT_FALSE(store_.ListVersions("k", {.cursor = "v1:x"}).has_value());
 }
 
-TEST_F(DataStoreListingTest, ListVersionsFiltersByTimeAndPagesInBothDirections) {
+TEST_P(DataStoreListingTest, ListVersionsFiltersByTimeAndPagesInBothDirections) {
   // Keep every version for this test.
-  DataStoreService keep_all(NewMemoryBackend(clock_),
+  DataStoreService keep_all(GetParam().make(clock_),
                             ServiceOptions{.retention = {.bucket = {}}, .clock = clock_});
   DataStore store = *keep_all.GetDataStore("players");
   std::vector<Timestamp> times;
@@ -119,14 +120,14 @@ TEST_F(DataStoreListingTest, ListVersionsFiltersByTimeAndPagesInBothDirections) 
   EXPECT_EQ(descending, (std::vector<std::int64_t>{5, 4, 3, 2, 1}));
 }
 
-TEST_F(DataStoreListingTest, MinTimeAfterMaxTimeIsRefusedWithCode107) {
+TEST_P(DataStoreListingTest, MinTimeAfterMaxTimeIsRefusedWithCode107) {
   auto page = store_.ListVersions(
       "k", {.min_time = FromUnixMillis(2'000), .max_time = FromUnixMillis(1'000)});
   ASSERT_FALSE(page.has_value());
   EXPECT_EQ(page.error().detail()->roblox_code, kRobloxMinMaxOrderInvalid);
 }
 
-TEST_F(DataStoreListingTest, GetVersionAtTimeReturnsTheVersionCurrentThen) {
+TEST_P(DataStoreListingTest, GetVersionAtTimeReturnsTheVersionCurrentThen) {
   const Timestamp before = clock_->Now() - minutes(1);
   ASSERT_TRUE(store_.Set("k", 1).has_value());
   clock_->Advance(minutes(90));  // next retention bucket: version 1 stays
@@ -141,7 +142,7 @@ TEST_F(DataStoreListingTest, GetVersionAtTimeReturnsTheVersionCurrentThen) {
   EXPECT_FALSE(store_.GetVersionAtTime("k", clock_->Now())->has_value());  // deleted then
 }
 
-TEST_F(DataStoreListingTest, DefaultRetentionKeepsFirstWriteOfEachHourPlusLatest) {
+TEST_P(DataStoreListingTest, DefaultRetentionKeepsFirstWriteOfEachHourPlusLatest) {
   // The clock starts 13m20s into a UTC hour.
   ASSERT_TRUE(store_.Set("k", 1).has_value());  // first of hour A: kept
   clock_->Advance(minutes(10));
@@ -158,13 +159,13 @@ TEST_F(DataStoreListingTest, DefaultRetentionKeepsFirstWriteOfEachHourPlusLatest
   EXPECT_EQ((*store_.GetVersion("k", 4))->value, value(4));
 }
 
-TEST_F(DataStoreListingTest, GetVersionRefusesNonPositiveNumbers) {
+TEST_P(DataStoreListingTest, GetVersionRefusesNonPositiveNumbers) {
   auto got = store_.GetVersion("k", 0);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().detail()->rule, "version_number");
 }
 
-TEST_F(DataStoreListingTest, ListDataStoresNamesStoresThatHoldKeys) {
+TEST_P(DataStoreListingTest, ListDataStoresNamesStoresThatHoldKeys) {
   for (const char* name : {"alpha", "beta", "bravo"}) {
     ASSERT_TRUE(service_.GetDataStore(name)->Set("k", 1).has_value());
   }
@@ -176,6 +177,9 @@ TEST_F(DataStoreListingTest, ListDataStoresNamesStoresThatHoldKeys) {
   EXPECT_EQ(next->names, std::vector<std::string>{"bravo"});
   EXPECT_TRUE(next->next_cursor.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, DataStoreListingTest,
+                         ::testing::ValuesIn(testing::AllBackends()), testing::BackendName);
 
 }  // namespace
 }  // namespace holdfast

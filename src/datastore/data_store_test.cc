@@ -10,6 +10,7 @@
 #include "holdfast/json.h"
 #include "holdfast/limits.h"
 #include "holdfast/memory_backend.h"
+#include "test_backends.h"
 
 namespace holdfast {
 namespace {
@@ -17,11 +18,11 @@ namespace {
 using boost::json::value;
 using ::testing::ElementsAre;
 
-class DataStoreTest : public ::testing::Test {
+class DataStoreTest : public ::testing::TestWithParam<testing::BackendCase> {
  protected:
   DataStoreTest()
       : clock_(std::make_shared<ManualClock>()),
-        backend_(NewMemoryBackend(clock_)),
+        backend_(GetParam().make(clock_)),
         service_(backend_, ServiceOptions{.retry = {.jitter_seed = 7}, .clock = clock_}),
         store_(*service_.GetDataStore("players")) {}
 
@@ -37,7 +38,7 @@ class DataStoreTest : public ::testing::Test {
   DataStore store_;
 };
 
-TEST_F(DataStoreTest, SetThenGetReturnsValueAndKeyInfo) {
+TEST_P(DataStoreTest, SetThenGetReturnsValueAndKeyInfo) {
   boost::json::object metadata{{"source", "test"}};
   auto info = store_.Set("u1", value{{"coins", 5}}, {.user_ids = {42}, .metadata = metadata});
   ASSERT_TRUE(info.has_value()) << info.error();
@@ -54,13 +55,13 @@ TEST_F(DataStoreTest, SetThenGetReturnsValueAndKeyInfo) {
   EXPECT_EQ((*got)->info.metadata, metadata);
 }
 
-TEST_F(DataStoreTest, GetOfAbsentKeyIsEmptyNotAnError) {
+TEST_P(DataStoreTest, GetOfAbsentKeyIsEmptyNotAnError) {
   auto got = store_.Get("nobody");
   ASSERT_TRUE(got.has_value()) << got.error();
   EXPECT_FALSE(got->has_value());
 }
 
-TEST_F(DataStoreTest, SetIfAbsentOnExistingKeyIsRejectedAndWritesNothing) {
+TEST_P(DataStoreTest, SetIfAbsentOnExistingKeyIsRejectedAndWritesNothing) {
   ASSERT_TRUE(store_.Set("u1", 1).has_value());
   auto again = store_.Set("u1", 2, {.condition = IfAbsent{}});
   ASSERT_FALSE(again.has_value());
@@ -69,7 +70,7 @@ TEST_F(DataStoreTest, SetIfAbsentOnExistingKeyIsRejectedAndWritesNothing) {
   EXPECT_EQ(LatestVersion("u1"), 1);
 }
 
-TEST_F(DataStoreTest, SetIfVersionOnStaleVersionIsRejectedAndWritesNothing) {
+TEST_P(DataStoreTest, SetIfVersionOnStaleVersionIsRejectedAndWritesNothing) {
   ASSERT_TRUE(store_.Set("u1", 1).has_value());
   ASSERT_TRUE(store_.Set("u1", 2).has_value());
   auto stale = store_.Set("u1", 3, {.condition = IfVersion{1}});
@@ -81,7 +82,7 @@ TEST_F(DataStoreTest, SetIfVersionOnStaleVersionIsRejectedAndWritesNothing) {
   EXPECT_EQ(fresh->version, 3);
 }
 
-TEST_F(DataStoreTest, UpdateCancelWritesNothingAndReturnsCurrentEntry) {
+TEST_P(DataStoreTest, UpdateCancelWritesNothingAndReturnsCurrentEntry) {
   ASSERT_TRUE(store_.Set("u1", 10).has_value());
   auto result = store_.Update("u1", [](const UpdateContext& context) -> UpdateDecision {
     EXPECT_EQ(*context.current, value(10));
@@ -93,7 +94,7 @@ TEST_F(DataStoreTest, UpdateCancelWritesNothingAndReturnsCurrentEntry) {
   EXPECT_EQ(LatestVersion("u1"), 1);
 }
 
-TEST_F(DataStoreTest, UpdateRerunsTransformWhenAnotherWriterWinsTheRace) {
+TEST_P(DataStoreTest, UpdateRerunsTransformWhenAnotherWriterWinsTheRace) {
   ASSERT_TRUE(store_.Set("u1", 1).has_value());
   int runs = 0;
   auto result = store_.Update("u1", [&](const UpdateContext& context) -> UpdateDecision {
@@ -110,7 +111,7 @@ TEST_F(DataStoreTest, UpdateRerunsTransformWhenAnotherWriterWinsTheRace) {
   EXPECT_EQ((*store_.Get("u1"))->value, value(101));
 }
 
-TEST_F(DataStoreTest, UpdateKeepsUserIdsAndMetadataUnlessTransformReplacesThem) {
+TEST_P(DataStoreTest, UpdateKeepsUserIdsAndMetadataUnlessTransformReplacesThem) {
   ASSERT_TRUE(store_.Set("u1", 1, {.user_ids = {7}, .metadata = {{"a", 1}}}).has_value());
   auto kept = store_.Update("u1", [](const UpdateContext&) -> UpdateDecision {
     return WriteValue{2, std::nullopt, std::nullopt};
@@ -125,7 +126,7 @@ TEST_F(DataStoreTest, UpdateKeepsUserIdsAndMetadataUnlessTransformReplacesThem) 
   EXPECT_TRUE((*store_.Get("u1"))->info.metadata.empty());
 }
 
-TEST_F(DataStoreTest, UpdateTransformSeesBackendTime) {
+TEST_P(DataStoreTest, UpdateTransformSeesBackendTime) {
   clock_->Advance(std::chrono::seconds(5));
   Timestamp seen{};
   ASSERT_TRUE(store_
@@ -138,14 +139,14 @@ TEST_F(DataStoreTest, UpdateTransformSeesBackendTime) {
   EXPECT_EQ(seen, clock_->Now());
 }
 
-TEST_F(DataStoreTest, IncrementOfAbsentKeyStartsAtZero) {
+TEST_P(DataStoreTest, IncrementOfAbsentKeyStartsAtZero) {
   auto entry = store_.Increment("count", 5);
   ASSERT_TRUE(entry.has_value()) << entry.error();
   EXPECT_EQ(entry->value, value(5));
   EXPECT_EQ(store_.Increment("count", -2)->value, value(3));
 }
 
-TEST_F(DataStoreTest, IncrementOfStringValueIsRefusedAndWritesNothing) {
+TEST_P(DataStoreTest, IncrementOfStringValueIsRefusedAndWritesNothing) {
   ASSERT_TRUE(store_.Set("name", "bob").has_value());
   auto entry = store_.Increment("name", 1);
   ASSERT_FALSE(entry.has_value());
@@ -157,14 +158,14 @@ TEST_F(DataStoreTest, IncrementOfStringValueIsRefusedAndWritesNothing) {
   EXPECT_EQ(LatestVersion("name"), 1);
 }
 
-TEST_F(DataStoreTest, IncrementOfFractionalNumberIsRefused) {
+TEST_P(DataStoreTest, IncrementOfFractionalNumberIsRefused) {
   ASSERT_TRUE(store_.Set("x", 1.5).has_value());
   auto entry = store_.Increment("x", 1);
   ASSERT_FALSE(entry.has_value());
   EXPECT_EQ(entry.error().detail()->rule, "increment_integer_only");
 }
 
-TEST_F(DataStoreTest, IncrementPastInt64IsRefusedAndWritesNothing) {
+TEST_P(DataStoreTest, IncrementPastInt64IsRefusedAndWritesNothing) {
   ASSERT_TRUE(store_.Set("x", std::numeric_limits<std::int64_t>::max()).has_value());
   auto entry = store_.Increment("x", 1);
   ASSERT_FALSE(entry.has_value());
@@ -173,7 +174,7 @@ TEST_F(DataStoreTest, IncrementPastInt64IsRefusedAndWritesNothing) {
   EXPECT_EQ(LatestVersion("x"), 1);
 }
 
-TEST_F(DataStoreTest, RemoveLeavesTombstoneAndReturnsPreviousValue) {
+TEST_P(DataStoreTest, RemoveLeavesTombstoneAndReturnsPreviousValue) {
   ASSERT_TRUE(store_.Set("u1", value{{"coins", 3}}).has_value());
   auto removed = store_.Remove("u1");
   ASSERT_TRUE(removed.has_value()) << removed.error();
@@ -189,14 +190,14 @@ TEST_F(DataStoreTest, RemoveLeavesTombstoneAndReturnsPreviousValue) {
   EXPECT_EQ((*store_.GetVersion("u1", 1))->value, (value{{"coins", 3}}));
 }
 
-TEST_F(DataStoreTest, RemoveOfAbsentKeyReturnsNothingAndWritesNothing) {
+TEST_P(DataStoreTest, RemoveOfAbsentKeyReturnsNothingAndWritesNothing) {
   auto removed = store_.Remove("ghost");
   ASSERT_TRUE(removed.has_value()) << removed.error();
   EXPECT_FALSE(removed->has_value());
   EXPECT_EQ(LatestVersion("ghost"), 0);
 }
 
-TEST_F(DataStoreTest, SetAfterRemoveStartsNewLifetimeWithGrowingVersion) {
+TEST_P(DataStoreTest, SetAfterRemoveStartsNewLifetimeWithGrowingVersion) {
   ASSERT_TRUE(store_.Set("u1", 1).has_value());
   clock_->Advance(std::chrono::minutes(1));
   ASSERT_TRUE(store_.Remove("u1").has_value());
@@ -207,14 +208,14 @@ TEST_F(DataStoreTest, SetAfterRemoveStartsNewLifetimeWithGrowingVersion) {
   EXPECT_EQ((*store_.Get("u1"))->info.created, clock_->Now());
 }
 
-TEST_F(DataStoreTest, EmptyKeyIsRefusedWithRobloxCode101) {
+TEST_P(DataStoreTest, EmptyKeyIsRefusedWithRobloxCode101) {
   auto got = store_.Set("", 1);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(got.error().detail()->roblox_code, kRobloxKeyNameEmpty);
 }
 
-TEST_F(DataStoreTest, KeyOf51CharactersIsRefusedWithRobloxCode102AndNothingIsWritten) {
+TEST_P(DataStoreTest, KeyOf51CharactersIsRefusedWithRobloxCode102AndNothingIsWritten) {
   const std::string key(51, 'k');
   auto got = store_.Set(key, 1);
   ASSERT_FALSE(got.has_value());
@@ -224,7 +225,7 @@ TEST_F(DataStoreTest, KeyOf51CharactersIsRefusedWithRobloxCode102AndNothingIsWri
   EXPECT_TRUE(store_.Set(std::string(50, 'k'), 1).has_value());
 }
 
-TEST_F(DataStoreTest, ValueAtTheSizeLimitIsStoredAndOneByteMoreIsRefused) {
+TEST_P(DataStoreTest, ValueAtTheSizeLimitIsStoredAndOneByteMoreIsRefused) {
   // A JSON string serializes with two quotes.
   const std::string at_limit(Limits::kMaxValueBytes - 2, 'a');
   auto stored = store_.Set("big", value(at_limit));
@@ -242,14 +243,14 @@ TEST_F(DataStoreTest, ValueAtTheSizeLimitIsStoredAndOneByteMoreIsRefused) {
   EXPECT_EQ(LatestVersion("big2"), 0);
 }
 
-TEST_F(DataStoreTest, NonFiniteNumberBuiltByGameCodeIsRefused) {
+TEST_P(DataStoreTest, NonFiniteNumberBuiltByGameCodeIsRefused) {
   auto refused = store_.Set("nan", value{{"hp", std::nan("")}});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(LatestVersion("nan"), 0);
 }
 
-TEST_F(DataStoreTest, MoreThanFourUserIdsAreRefused) {
+TEST_P(DataStoreTest, MoreThanFourUserIdsAreRefused) {
   auto refused = store_.Set("u", 1, {.user_ids = {1, 2, 3, 4, 5}});
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().detail()->rule, "user_id_count");
@@ -257,7 +258,7 @@ TEST_F(DataStoreTest, MoreThanFourUserIdsAreRefused) {
   EXPECT_TRUE(store_.Set("u", 1, {.user_ids = {1, 2, 3, 4}}).has_value());
 }
 
-TEST_F(DataStoreTest, MetadataLimitsAreEnforced) {
+TEST_P(DataStoreTest, MetadataLimitsAreEnforced) {
   struct Case {
     boost::json::object metadata;
     std::string rule;
@@ -278,14 +279,14 @@ TEST_F(DataStoreTest, MetadataLimitsAreEnforced) {
   EXPECT_TRUE(store_.Set("m", 1, {.metadata = {{"k", std::string(250, 'v')}}}).has_value());
 }
 
-TEST_F(DataStoreTest, StoreNameAndScopeLimitsAreEnforced) {
+TEST_P(DataStoreTest, StoreNameAndScopeLimitsAreEnforced) {
   EXPECT_FALSE(service_.GetDataStore("").has_value());
   EXPECT_FALSE(service_.GetDataStore(std::string(51, 'n')).has_value());
   EXPECT_FALSE(service_.GetDataStore("ok", std::string(51, 's')).has_value());
   EXPECT_TRUE(service_.GetDataStore(std::string(50, 'n'), std::string(50, 's')).has_value());
 }
 
-TEST_F(DataStoreTest, ScopesAreSeparateKeySpaces) {
+TEST_P(DataStoreTest, ScopesAreSeparateKeySpaces) {
   auto other = *service_.GetDataStore("players", "season2");
   ASSERT_TRUE(store_.Set("u1", 1).has_value());
   ASSERT_TRUE(other.Set("u1", 2).has_value());
@@ -293,7 +294,7 @@ TEST_F(DataStoreTest, ScopesAreSeparateKeySpaces) {
   EXPECT_EQ((*other.Get("u1"))->value, value(2));
 }
 
-TEST_F(DataStoreTest, CorruptStoredValueIsReportedAsDataLossAndNeverReplaced) {
+TEST_P(DataStoreTest, CorruptStoredValueIsReportedAsDataLossAndNeverReplaced) {
   Mutation garbage{EntryKey{"players", "global", "bad"},
                    Unconditional{},
                    false,
@@ -316,6 +317,9 @@ TEST_F(DataStoreTest, CorruptStoredValueIsReportedAsDataLossAndNeverReplaced) {
   EXPECT_FALSE(ran);
   EXPECT_EQ((*backend_->Read(garbage.key))->value, "{not json");
 }
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, DataStoreTest, ::testing::ValuesIn(testing::AllBackends()),
+                         testing::BackendName);
 
 }  // namespace
 }  // namespace holdfast

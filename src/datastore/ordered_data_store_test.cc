@@ -5,14 +5,15 @@
 #include "holdfast/data_store_service.h"
 #include "holdfast/limits.h"
 #include "holdfast/memory_backend.h"
+#include "test_backends.h"
 
 namespace holdfast {
 namespace {
 
-class OrderedDataStoreTest : public ::testing::Test {
+class OrderedDataStoreTest : public ::testing::TestWithParam<testing::BackendCase> {
  protected:
   OrderedDataStoreTest()
-      : service_(NewMemoryBackend(std::make_shared<ManualClock>())),
+      : service_(GetParam().make(std::make_shared<ManualClock>())),
         board_(*service_.GetOrderedDataStore("wins")) {}
 
   std::vector<std::string> Walk(SortedQuery query) {
@@ -31,7 +32,7 @@ class OrderedDataStoreTest : public ::testing::Test {
   OrderedDataStore board_;
 };
 
-TEST_F(OrderedDataStoreTest, SetGetIncrementRemoveRoundTrip) {
+TEST_P(OrderedDataStoreTest, SetGetIncrementRemoveRoundTrip) {
   ASSERT_TRUE(board_.Set("ann", 5).ok());
   EXPECT_EQ(**board_.Get("ann"), 5);
   EXPECT_EQ(*board_.Increment("ann", 3), 8);
@@ -41,7 +42,7 @@ TEST_F(OrderedDataStoreTest, SetGetIncrementRemoveRoundTrip) {
   EXPECT_FALSE(board_.Remove("ann")->has_value());
 }
 
-TEST_F(OrderedDataStoreTest, GetSortedWalksTiesByKeyAcrossPagesWithoutRepeats) {
+TEST_P(OrderedDataStoreTest, GetSortedWalksTiesByKeyAcrossPagesWithoutRepeats) {
   // 250 entries, many ties: value = i % 10.
   for (int i = 0; i < 250; ++i) {
     char key[16];
@@ -58,13 +59,13 @@ TEST_F(OrderedDataStoreTest, GetSortedWalksTiesByKeyAcrossPagesWithoutRepeats) {
   EXPECT_EQ(**board_.Get(keys.back()), 0);
 }
 
-TEST_F(OrderedDataStoreTest, MinAndMaxBoundsAreInclusive) {
+TEST_P(OrderedDataStoreTest, MinAndMaxBoundsAreInclusive) {
   for (int i = 1; i <= 10; ++i) ASSERT_TRUE(board_.Set("k" + std::to_string(i), i).ok());
   auto keys = Walk({.direction = SortDirection::kAscending, .min_value = 3, .max_value = 5});
   EXPECT_EQ(keys, (std::vector<std::string>{"k3", "k4", "k5"}));
 }
 
-TEST_F(OrderedDataStoreTest, InvalidPageSizeAndInvertedBoundsAreRefusedWithRobloxCodes) {
+TEST_P(OrderedDataStoreTest, InvalidPageSizeAndInvertedBoundsAreRefusedWithRobloxCodes) {
   auto small = board_.GetSorted({.page_size = 0});
   ASSERT_FALSE(small.has_value());
   EXPECT_EQ(small.error().detail()->roblox_code, kRobloxPageSizeOrBoundInvalid);
@@ -76,7 +77,7 @@ TEST_F(OrderedDataStoreTest, InvalidPageSizeAndInvertedBoundsAreRefusedWithRoblo
   EXPECT_EQ(inverted.error().detail()->roblox_code, kRobloxMinMaxOrderInvalid);
 }
 
-TEST_F(OrderedDataStoreTest, RankCountsFromTheTopInEitherDirection) {
+TEST_P(OrderedDataStoreTest, RankCountsFromTheTopInEitherDirection) {
   ASSERT_TRUE(board_.Set("a", 10).ok());
   ASSERT_TRUE(board_.Set("b", 30).ok());
   ASSERT_TRUE(board_.Set("c", 20).ok());
@@ -86,7 +87,7 @@ TEST_F(OrderedDataStoreTest, RankCountsFromTheTopInEitherDirection) {
   EXPECT_FALSE(board_.Rank("zed")->has_value());
 }
 
-TEST_F(OrderedDataStoreTest, IncrementPastInt64IsRefusedAndLeavesValue) {
+TEST_P(OrderedDataStoreTest, IncrementPastInt64IsRefusedAndLeavesValue) {
   ASSERT_TRUE(board_.Set("x", std::numeric_limits<std::int64_t>::max()).ok());
   auto next = board_.Increment("x", 1);
   ASSERT_FALSE(next.has_value());
@@ -94,7 +95,7 @@ TEST_F(OrderedDataStoreTest, IncrementPastInt64IsRefusedAndLeavesValue) {
   EXPECT_EQ(**board_.Get("x"), std::numeric_limits<std::int64_t>::max());
 }
 
-TEST_F(OrderedDataStoreTest, UpdateCancelKeepsStoredValue) {
+TEST_P(OrderedDataStoreTest, UpdateCancelKeepsStoredValue) {
   ASSERT_TRUE(board_.Set("x", 4).ok());
   auto kept = board_.Update("x", [](std::optional<std::int64_t>) { return std::nullopt; });
   ASSERT_TRUE(kept.has_value());
@@ -104,11 +105,14 @@ TEST_F(OrderedDataStoreTest, UpdateCancelKeepsStoredValue) {
   EXPECT_EQ(**doubled, 8);
 }
 
-TEST_F(OrderedDataStoreTest, OrderedAndPlainStoresOfOneNameAreSeparate) {
+TEST_P(OrderedDataStoreTest, OrderedAndPlainStoresOfOneNameAreSeparate) {
   ASSERT_TRUE(board_.Set("k", 1).ok());
   auto plain = *service_.GetDataStore("wins");
   EXPECT_FALSE(plain.Get("k")->has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, OrderedDataStoreTest,
+                         ::testing::ValuesIn(testing::AllBackends()), testing::BackendName);
 
 }  // namespace
 }  // namespace holdfast

@@ -93,6 +93,41 @@ TEST(DataStoreRetryTest, UnknownOutcomeThatCannotBeReadBackIsReportedAsUnknown) 
   EXPECT_EQ((*memory->Read(EntryKey{"s", "global", "k"}))->version, 1);
 }
 
+// A backend that loses the reply of the first write and applies that write only later, after
+// newer writes: what a network database can do with a timed-out commit.
+class LateApplyingBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    if (!delayed_) {
+      delayed_ = std::vector<Mutation>(mutations.begin(), mutations.end());
+      return Err(OutcomeUnknownError("reply lost"));
+    }
+    return target().Commit(mutations);
+  }
+  // Lands the delayed first attempt now.
+  Result<std::vector<CommitResult>> LandDelayedWrite() { return target().Commit(*delayed_); }
+
+ private:
+  std::optional<std::vector<Mutation>> delayed_;
+};
+
+TEST(DataStoreRetryTest, RetryThatLandsLateNeverOverwritesANewerWrite) {
+  auto clock = std::make_shared<ManualClock>();
+  auto memory = NewMemoryBackend(clock);
+  auto late = std::make_shared<LateApplyingBackend>(memory);
+  DataStoreService service(late, ServiceOptions{.clock = clock});
+  auto store = *service.GetDataStore("s");
+  // First Set: reply lost, read-back finds nothing, the same conditional write is repeated.
+  ASSERT_TRUE(store.Set("k", "old").has_value());
+  ASSERT_TRUE(store.Set("k", "new").has_value());
+  // The first attempt of the first Set now reaches the database, after the newer write.
+  auto landed = late->LandDelayedWrite();
+  ASSERT_FALSE(landed.has_value());
+  EXPECT_EQ(landed.error().code(), StatusCode::kAlreadyExists);  // fenced: it was if-absent
+  EXPECT_EQ((*store.Get("k"))->value, value("new"));
+}
+
 // SQLite-style countdown: fail the n-th backend call of an Increment for every n and each fault
 // kind. Whatever the caller is told must match the stored state.
 TEST(DataStoreRetryTest, CountdownOverEveryCallOfIncrementKeepsResultAndStateConsistent) {

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,18 @@ struct ServiceOptions {
   std::shared_ptr<Clock> clock;
 };
 
+// Names one key of one data store, for UpdateTogether.
+struct KeyRef {
+  std::string store;
+  std::string scope = "global";
+  std::string key;
+};
+
+// Sees the keys' current state in KeyRef order; returns one decision per key (CancelUpdate
+// leaves that key untouched). May run more than once.
+using MultiUpdateFunction =
+    std::function<std::vector<UpdateDecision>(std::span<const UpdateContext> current)>;
+
 struct StorePage {
   std::vector<std::string> names;
   std::string next_cursor;  // empty when finished
@@ -64,6 +78,13 @@ class DataStoreService {
   // Names of stores that hold keys, ascending.
   Result<StorePage> ListDataStores(std::string_view prefix = "", int page_size = 50,
                                    std::string_view cursor = "") const;
+
+  // Atomic read-transform-write over several keys: every written key changes or none does, each
+  // conditional on the version read (re-run on conflict). Needs a backend with
+  // multi_key_atomic (else kUnimplemented); at most Capabilities().max_batch distinct keys.
+  // Returns one UpdateResult per key, in order; all cancelled means nothing was written.
+  Result<std::vector<UpdateResult>> UpdateTogether(std::span<const KeyRef> keys,
+                                                   const MultiUpdateFunction& transform) const;
 
   RequestBudget& budget() const;
   Backend& backend() const;

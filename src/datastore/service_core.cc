@@ -123,14 +123,20 @@ void ServiceCore::Backoff(int attempt) {
 }
 
 Result<CommitResult> ServiceCore::CommitResolved(const Mutation& mutation) {
+  auto committed = CommitResolved(std::span<const Mutation>(&mutation, 1));
+  if (!committed) return Err(committed.error());
+  return committed->front();
+}
+
+Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mutation> mutations) {
   for (int attempt = 1;; ++attempt) {
-    auto committed = backend_->Commit(std::span<const Mutation>(&mutation, 1));
-    if (committed) return committed->front();
+    auto committed = backend_->Commit(mutations);
+    if (committed) return committed;
     const Status& error = committed.error();
     if (error.code() == StatusCode::kOutcomeUnknown) {
-      auto resolved = ResolveUnknownOutcome(mutation);
+      auto resolved = ResolveUnknownOutcome(mutations);
       if (!resolved) return Err(resolved.error());
-      if (*resolved) return **resolved;
+      if (*resolved) return std::move(**resolved);
       // Not applied: repeating the same conditional write is safe.
     } else if (!IsRetryable(error)) {
       return Err(error);
@@ -140,21 +146,31 @@ Result<CommitResult> ServiceCore::CommitResolved(const Mutation& mutation) {
   }
 }
 
-Result<std::optional<CommitResult>> ServiceCore::ResolveUnknownOutcome(const Mutation& mutation) {
-  auto found = WithRetry([&] { return backend_->FindOperation(mutation.key, mutation.op_id); });
-  if (!found) {
-    return Err(OutcomeUnknownError("the write's outcome is unknown and reading it back failed (" +
-                                   found.error().ToString() + ")"));
+Result<std::optional<std::vector<CommitResult>>> ServiceCore::ResolveUnknownOutcome(
+    std::span<const Mutation> mutations) {
+  std::vector<CommitResult> results;
+  for (const Mutation& mutation : mutations) {
+    auto found = WithRetry([&] { return backend_->FindOperation(mutation.key, mutation.op_id); });
+    if (!found) {
+      return Err(OutcomeUnknownError("the write's outcome is unknown and reading it back failed (" +
+                                     found.error().ToString() + ")"));
+    }
+    if (!*found) {
+      // The batch is atomic: if the first is absent, none applied. A later one missing while the
+      // first is present means its id was already forgotten; report what is known.
+      if (results.empty()) return std::optional<std::vector<CommitResult>>();
+      return Err(OutcomeUnknownError("the batch applied but a version could not be read back"));
+    }
+    CommitResult result;
+    result.version = **found;
+    auto stored = WithRetry([&] { return backend_->ReadVersion(mutation.key, result.version); });
+    if (stored && *stored) {
+      result.created = (*stored)->created;
+      result.updated = (*stored)->updated;
+    }
+    results.push_back(result);
   }
-  if (!*found) return std::optional<CommitResult>();
-  CommitResult result;
-  result.version = **found;
-  auto stored = WithRetry([&] { return backend_->ReadVersion(mutation.key, result.version); });
-  if (stored && *stored) {
-    result.created = (*stored)->created;
-    result.updated = (*stored)->updated;
-  }
-  return std::optional<CommitResult>(result);
+  return std::optional<std::vector<CommitResult>>(std::move(results));
 }
 
 std::string Describe(std::string_view op, std::string_view store, std::string_view scope,

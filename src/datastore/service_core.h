@@ -50,6 +50,9 @@ class ServiceCore {
   // condition keeps a late-applied earlier attempt from being applied twice); unresolvable ->
   // kOutcomeUnknown to the caller.
   Result<CommitResult> CommitResolved(const Mutation& mutation);
+  // The same for an atomic batch. All mutations share the fate of the first, whose operation id
+  // is read back.
+  Result<std::vector<CommitResult>> CommitResolved(std::span<const Mutation> mutations);
 
   void Backoff(int attempt);
 
@@ -65,7 +68,8 @@ class ServiceCore {
     return r.error();
   }
 
-  Result<std::optional<CommitResult>> ResolveUnknownOutcome(const Mutation& mutation);
+  Result<std::optional<std::vector<CommitResult>>> ResolveUnknownOutcome(
+      std::span<const Mutation> mutations);
 
   std::shared_ptr<Backend> backend_;
   ServiceOptions options_;

@@ -1,0 +1,20 @@
+// Runs the backend conformance suite against the in-process memory backend.
+#include <memory>
+
+#include "backend_conformance.h"
+#include "holdfast/memory_backend.h"
+
+namespace holdfast::conformance {
+namespace {
+
+BackendFactory MemoryFactory() {
+  return BackendFactory{.name = "memory", .make = [](std::shared_ptr<ManualClock> clock) {
+                          return NewMemoryBackend(std::move(clock));
+                        }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Memory, BackendConformanceTest, ::testing::Values(MemoryFactory()),
+                         FactoryName);
+
+}  // namespace
+}  // namespace holdfast::conformance

@@ -1,0 +1,65 @@
+// ProfileRecord: the stored form of a profile. The session lock lives inside the record, beside
+// the data, so every save is one conditional write of both (see docs/profiles.md):
+//
+//   {"data": <game data>,
+//    "meta": {"format": 1, "schema": S, "created": ms, "load_count": n,
+//             "session": {"owner": id, "epoch": e, "lease_until": ms} | null,
+//             "request": {"by": id, "at": ms} | null,
+//             "inbox": [{"id": .., "body": .., "sent": ms}], "processed": [ids, oldest first]}}
+//
+// Internal header. Values; thread safety as for any value type.
+#ifndef HOLDFAST_SRC_PROFILE_PROFILE_RECORD_H_
+#define HOLDFAST_SRC_PROFILE_PROFILE_RECORD_H_
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "holdfast/clock.h"
+#include "holdfast/status.h"
+
+namespace holdfast::profile_internal {
+
+inline constexpr int kRecordFormat = 1;
+
+struct SessionLock {
+  std::string owner;  // the server id holding the session
+  std::int64_t epoch = 0;
+  Timestamp lease_until{};
+  friend bool operator==(const SessionLock&, const SessionLock&) = default;
+};
+
+struct ReleaseRequest {
+  std::string by;
+  Timestamp at{};
+};
+
+struct InboxMessage {
+  std::string id;  // the sender's dedupe id
+  boost::json::value body;
+  Timestamp sent{};
+};
+
+struct ProfileRecord {
+  boost::json::value data;
+  int schema = 1;
+  Timestamp created{};
+  std::int64_t load_count = 0;
+  std::optional<SessionLock> session;
+  std::optional<ReleaseRequest> request;
+  std::vector<InboxMessage> inbox;
+  std::vector<std::string> processed;  // ids of handled messages, oldest first, bounded
+};
+
+// Decodes a stored record. A malformed record is kDataLoss; a record of a newer format or a
+// schema above `max_schema` is kFailedPrecondition (rule "newer_schema"). Either way the caller
+// must leave the record untouched.
+Result<ProfileRecord> DecodeProfileRecord(const boost::json::value& stored, int max_schema);
+
+boost::json::value EncodeProfileRecord(const ProfileRecord& record);
+
+}  // namespace holdfast::profile_internal
+
+#endif  // HOLDFAST_SRC_PROFILE_PROFILE_RECORD_H_

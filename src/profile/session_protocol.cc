@@ -1,0 +1,348 @@
+#include "session_protocol.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace holdfast::profile_internal {
+namespace {
+
+namespace json = boost::json;
+
+std::string Millis(Timestamp t) { return std::to_string(ToUnixMillis(t)) + " ms"; }
+
+// Applies handled message ids: out of the inbox, into the bounded processed list.
+void MarkProcessed(ProfileRecord& record, const std::vector<std::string>& ids, std::size_t memory) {
+  for (const std::string& id : ids) {
+    std::erase_if(record.inbox, [&](const InboxMessage& m) { return m.id == id; });
+    if (std::find(record.processed.begin(), record.processed.end(), id) == record.processed.end()) {
+      record.processed.push_back(id);
+    }
+  }
+  if (record.processed.size() > memory) {
+    record.processed.erase(record.processed.begin(),
+                           record.processed.end() - static_cast<std::ptrdiff_t>(memory));
+  }
+}
+
+bool Fenced(const ProfileRecord& record, const SessionId& id) {
+  return record.session && record.session->owner == id.owner && record.session->epoch == id.epoch;
+}
+
+std::string LostReason(const ProfileRecord& record) {
+  if (!record.session) return "the session was released elsewhere";
+  return "the profile is now held by " + record.session->owner + " at epoch " +
+         std::to_string(record.session->epoch);
+}
+
+}  // namespace
+
+Status SessionLostError(std::string_view key, std::string_view why) {
+  return Status(StatusCode::kFailedPrecondition,
+                "session of " + std::string(key) + " was lost: " + std::string(why),
+                ErrorDetail{0, "session_lost", "", "", ""});
+}
+
+bool IsSessionLost(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition && status.detail() != nullptr &&
+         status.detail()->rule == "session_lost";
+}
+
+SessionProtocol::SessionProtocol(std::shared_ptr<const DataStoreService> service, DataStore store,
+                                 ProtocolOptions options, std::shared_ptr<Clock> clock)
+    : service_(std::move(service)),
+      store_(std::move(store)),
+      options_(std::move(options)),
+      clock_(std::move(clock)) {}
+
+Result<SessionProtocol::Outcome> SessionProtocol::TryAcquire(std::string_view key, bool steal,
+                                                             bool fail_if_held,
+                                                             Acquired& acquired) {
+  Outcome outcome = Outcome::kHeld;
+  Status refused;
+  ProfileRecord taken;
+  std::optional<SessionLock> holder;
+  bool stolen = false;
+  auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
+    refused = Status::Ok();
+    ProfileRecord record;
+    if (context.current == nullptr) {
+      record.data = options_.template_data;
+      record.schema = options_.schema;
+      record.created = context.now;
+    } else {
+      auto decoded = DecodeProfileRecord(*context.current, options_.schema);
+      if (!decoded) {
+        refused = decoded.error();  // corrupt or newer: never overwritten
+        return CancelUpdate{};
+      }
+      record = std::move(*decoded);
+    }
+    const bool free = !record.session || record.session->lease_until <= context.now ||
+                      record.session->owner == options_.server_id;
+    holder = record.session;
+    if (free || steal) {
+      stolen = !free;
+      record.load_count += 1;
+      record.session =
+          SessionLock{options_.server_id, record.load_count, context.now + options_.lease};
+      record.request.reset();
+      taken = record;
+      outcome = Outcome::kTaken;
+      return WriteValue{EncodeProfileRecord(record), std::nullopt, std::nullopt};
+    }
+    if (fail_if_held) {
+      outcome = Outcome::kHeld;
+      return CancelUpdate{};
+    }
+    outcome = Outcome::kRequested;
+    if (record.request && record.request->by == options_.server_id) return CancelUpdate{};
+    record.request = ReleaseRequest{options_.server_id, context.now};
+    return WriteValue{EncodeProfileRecord(record), std::nullopt, std::nullopt};
+  });
+  if (!result) return Err(result.error());
+  if (!refused.ok()) return Err(refused.WithContext("start session " + std::string(key)));
+  if (outcome == Outcome::kTaken) {
+    acquired.id = SessionId{taken.session->owner, taken.session->epoch};
+    acquired.record = std::move(taken);
+    acquired.info = result->entry->info;
+    acquired.stolen = stolen;
+  } else if (outcome == Outcome::kHeld) {
+    return Err(FailedPreconditionError("start session " + std::string(key) + ": held by server " +
+                                       holder->owner + " until " + Millis(holder->lease_until)));
+  }
+  return outcome;
+}
+
+void SessionProtocol::WithdrawRequest(std::string_view key) {
+  // Best effort: a request left behind only makes the holder release early once.
+  (void)store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
+    if (context.current == nullptr) return CancelUpdate{};
+    auto record = DecodeProfileRecord(*context.current, options_.schema);
+    if (!record || !record->request || record->request->by != options_.server_id) {
+      return CancelUpdate{};
+    }
+    record->request.reset();
+    return WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt};
+  });
+}
+
+Result<Acquired> SessionProtocol::Acquire(std::string_view key, const SessionOptions& options,
+                                          const std::atomic<bool>* cancelled) {
+  const Timestamp deadline = clock_->Now() + options.wait;
+  auto delay = options_.poll_initial;
+  bool steal = false;
+  bool requested = false;
+  for (;;) {
+    if (cancelled != nullptr && cancelled->load()) {
+      if (requested) WithdrawRequest(key);
+      return Err(CancelledError("start session " + std::string(key) + ": cancelled"));
+    }
+    Acquired acquired;
+    auto outcome = TryAcquire(key, steal, options.policy == LockPolicy::kFailIfHeld, acquired);
+    if (!outcome) {
+      if (outcome.error().code() == StatusCode::kOutcomeUnknown) {
+        // The lock may be ours without our knowing the epoch: give it back if so, so a failed
+        // start leaves no lock behind.
+        (void)store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
+          if (context.current == nullptr) return CancelUpdate{};
+          auto record = DecodeProfileRecord(*context.current, options_.schema);
+          if (!record || !record->session || record->session->owner != options_.server_id) {
+            return CancelUpdate{};
+          }
+          record->session.reset();
+          return WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt};
+        });
+      } else if (requested) {
+        WithdrawRequest(key);
+      }
+      return Err(outcome.error());
+    }
+    if (*outcome == Outcome::kTaken) return acquired;
+    requested = true;
+    const Timestamp now = clock_->Now();
+    if (now >= deadline) {
+      if (options.policy == LockPolicy::kWaitThenSteal) {
+        steal = true;
+        continue;
+      }
+      WithdrawRequest(key);
+      return Err(DeadlineExceededError("start session " + std::string(key) +
+                                       ": still held after waiting " +
+                                       std::to_string(options.wait.count()) + " ms"));
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    clock_->SleepFor(std::max(std::chrono::milliseconds(1), std::min(delay, left)));
+    delay = std::min(delay * 2, options_.poll_max);
+  }
+}
+
+Result<Saved> SessionProtocol::Save(std::string_view key, const SessionId& id,
+                                    SaveRequest request) {
+  return SaveOnce(key, id, request);
+}
+
+Result<Saved> SessionProtocol::SaveOnce(std::string_view key, const SessionId& id,
+                                        const SaveRequest& request) {
+  Saved saved;
+  Status refused;
+  auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
+    refused = Status::Ok();
+    if (context.current == nullptr) {
+      refused = SessionLostError(key, "the profile was removed");
+      return CancelUpdate{};
+    }
+    auto decoded = DecodeProfileRecord(*context.current, options_.schema);
+    if (!decoded) {
+      refused = decoded.error();
+      return CancelUpdate{};
+    }
+    ProfileRecord& record = *decoded;
+    if (!Fenced(record, id)) {
+      refused = SessionLostError(key, LostReason(record));
+      return CancelUpdate{};
+    }
+    if (request.data) record.data = *request.data;
+    MarkProcessed(record, request.processed_messages, options_.processed_memory);
+    saved.release_requested = record.request && record.request->by != id.owner &&
+                              record.request->at + options_.lease > context.now;
+    if (request.release) {
+      record.session.reset();
+      saved.lease_until = context.now;
+    } else {
+      record.session->lease_until = context.now + options_.lease;
+      saved.lease_until = record.session->lease_until;
+    }
+    saved.inbox = record.inbox;
+    return WriteValue{EncodeProfileRecord(record), request.user_ids, std::nullopt};
+  });
+  if (!result) return Err(result.error());
+  if (!refused.ok()) return Err(refused);
+  saved.info = result->entry->info;
+  return saved;
+}
+
+Result<std::pair<Saved, Saved>> SessionProtocol::Trade(std::string_view key_a,
+                                                       const SessionId& id_a, json::value data_a,
+                                                       std::string_view key_b,
+                                                       const SessionId& id_b, json::value data_b) {
+  const std::vector<KeyRef> keys = {{options_.store_name, store_.scope(), std::string(key_a)},
+                                    {options_.store_name, store_.scope(), std::string(key_b)}};
+  const std::string_view names[2] = {key_a, key_b};
+  const SessionId* ids[2] = {&id_a, &id_b};
+  json::value* data[2] = {&data_a, &data_b};
+  Saved saved[2];
+  Status refused;
+  auto service_result = [&]() -> Result<std::vector<UpdateResult>> {
+    return service_->UpdateTogether(
+        keys, [&](std::span<const UpdateContext> current) -> std::vector<UpdateDecision> {
+          refused = Status::Ok();
+          std::vector<UpdateDecision> writes;
+          for (int i = 0; i < 2; ++i) {
+            if (current[i].current == nullptr) {
+              refused = SessionLostError(names[i], "the profile was removed");
+              return {CancelUpdate{}, CancelUpdate{}};
+            }
+            auto record = DecodeProfileRecord(*current[i].current, options_.schema);
+            if (!record) {
+              refused = record.error();
+              return {CancelUpdate{}, CancelUpdate{}};
+            }
+            if (!Fenced(*record, *ids[i])) {
+              refused = SessionLostError(names[i], LostReason(*record));
+              return {CancelUpdate{}, CancelUpdate{}};
+            }
+            record->data = *data[i];
+            record->session->lease_until = current[i].now + options_.lease;
+            saved[i].lease_until = record->session->lease_until;
+            saved[i].inbox = record->inbox;
+            saved[i].release_requested = record->request && record->request->by != ids[i]->owner &&
+                                         record->request->at + options_.lease > current[i].now;
+            writes.push_back(WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt});
+          }
+          return writes;
+        });
+  }();
+  if (!service_result) return Err(service_result.error().WithContext("trade"));
+  if (!refused.ok()) return Err(refused.WithContext("trade"));
+  saved[0].info = (*service_result)[0].entry->info;
+  saved[1].info = (*service_result)[1].entry->info;
+  return std::make_pair(std::move(saved[0]), std::move(saved[1]));
+}
+
+Result<bool> SessionProtocol::Send(std::string_view key, std::string_view message_id,
+                                   json::value body) {
+  if (message_id.empty() || message_id.size() > 64) {
+    return Err(InvalidArgumentError(
+        "message " + std::string(key) + ": id length " + std::to_string(message_id.size()) +
+            " is outside 1..64",
+        ErrorDetail{0, "message_id_length", "", "1..64", std::to_string(message_id.size())}));
+  }
+  bool added = false;
+  Status refused;
+  auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
+    refused = Status::Ok();
+    added = false;
+    ProfileRecord record;
+    if (context.current == nullptr) {
+      record.data = options_.template_data;
+      record.schema = options_.schema;
+      record.created = context.now;
+    } else {
+      auto decoded = DecodeProfileRecord(*context.current, options_.schema);
+      if (!decoded) {
+        refused = decoded.error();
+        return CancelUpdate{};
+      }
+      record = std::move(*decoded);
+    }
+    const auto same = [&](const InboxMessage& m) { return m.id == message_id; };
+    if (std::any_of(record.inbox.begin(), record.inbox.end(), same) ||
+        std::find(record.processed.begin(), record.processed.end(), message_id) !=
+            record.processed.end()) {
+      return CancelUpdate{};  // already delivered: idempotent
+    }
+    if (record.inbox.size() >= options_.inbox_limit) {
+      refused = ResourceExhaustedError(
+          "message " + std::string(key) + ": inbox holds " + std::to_string(record.inbox.size()) +
+              " unprocessed messages, the limit is " + std::to_string(options_.inbox_limit),
+          ErrorDetail{0, "inbox_full", "", std::to_string(options_.inbox_limit),
+                      std::to_string(record.inbox.size())});
+      return CancelUpdate{};
+    }
+    record.inbox.push_back(InboxMessage{std::string(message_id), body, context.now});
+    added = true;
+    return WriteValue{EncodeProfileRecord(record), std::nullopt, std::nullopt};
+  });
+  if (!result) return Err(result.error());
+  if (!refused.ok()) return Err(refused);
+  return added;
+}
+
+Result<MessageState> SessionProtocol::GetMessageState(std::string_view key,
+                                                      std::string_view message_id) {
+  auto read = Read(key);
+  if (!read) return Err(read.error());
+  if (!*read) return MessageState::kUnknown;
+  const ProfileRecord& record = (*read)->first;
+  for (const auto& m : record.inbox) {
+    if (m.id == message_id) return MessageState::kPending;
+  }
+  if (std::find(record.processed.begin(), record.processed.end(), message_id) !=
+      record.processed.end()) {
+    return MessageState::kProcessed;
+  }
+  return MessageState::kUnknown;
+}
+
+Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> SessionProtocol::Read(
+    std::string_view key) {
+  auto entry = store_.Get(key);
+  if (!entry) return Err(entry.error());
+  if (!*entry) return std::optional<std::pair<ProfileRecord, KeyInfo>>();
+  auto record = DecodeProfileRecord((*entry)->value, options_.schema);
+  if (!record) return Err(record.error().WithContext("view " + std::string(key)));
+  return std::optional<std::pair<ProfileRecord, KeyInfo>>(
+      std::make_pair(std::move(*record), std::move((*entry)->info)));
+}
+
+}  // namespace holdfast::profile_internal

@@ -1,0 +1,119 @@
+// SessionProtocol: the session-lock protocol of docs/profiles.md as blocking operations over a
+// DataStore. Every write is a conditional write of the whole record (lock inside the record);
+// saves, releases and trades are fenced on (owner, epoch); lease times come from the backend's
+// clock. ProfileStore runs these on its I/O threads; the simulation and tests call them directly.
+// Internal header. Thread safety: all methods may be called concurrently.
+#ifndef HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
+#define HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
+
+#include <atomic>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/clock.h"
+#include "holdfast/data_store.h"
+#include "holdfast/data_store_service.h"
+#include "holdfast/profile_options.h"
+#include "holdfast/status.h"
+#include "profile_record.h"
+
+namespace holdfast::profile_internal {
+
+struct SessionId {
+  std::string owner;
+  std::int64_t epoch = 0;
+  friend bool operator==(const SessionId&, const SessionId&) = default;
+};
+
+struct ProtocolOptions {
+  std::string store_name;
+  std::string server_id;
+  boost::json::value template_data = boost::json::object{};
+  int schema = 1;
+  std::chrono::milliseconds lease{std::chrono::minutes(3)};
+  std::size_t inbox_limit = 100;
+  std::size_t processed_memory = 200;
+  std::chrono::milliseconds poll_initial{100};
+  std::chrono::milliseconds poll_max{2'000};
+};
+
+struct Acquired {
+  SessionId id;
+  ProfileRecord record;
+  KeyInfo info;
+  bool stolen = false;  // taken from a live holder by policy
+};
+
+struct SaveRequest {
+  std::optional<boost::json::value> data;       // nullopt: keep the stored data (renew only)
+  std::vector<std::string> processed_messages;  // handled since the last save
+  std::optional<std::vector<std::int64_t>> user_ids;
+  bool release = false;
+};
+
+struct Saved {
+  KeyInfo info;
+  Timestamp lease_until{};
+  std::vector<InboxMessage> inbox;  // messages still pending after this save
+  bool release_requested = false;   // another server asked for the profile
+};
+
+enum class MessageState { kPending, kProcessed, kUnknown };
+
+class SessionProtocol {
+ public:
+  // `store` must come from `service` (named options.store_name). `clock` is what waits use.
+  SessionProtocol(std::shared_ptr<const DataStoreService> service, DataStore store,
+                  ProtocolOptions options, std::shared_ptr<Clock> clock);
+
+  const ProtocolOptions& options() const { return options_; }
+  const DataStore& store() const { return store_; }
+
+  // Takes the session lock of `key` following `options.policy`. `cancelled`, when set, aborts
+  // the wait with kCancelled (and withdraws this server's release request).
+  Result<Acquired> Acquire(std::string_view key, const SessionOptions& options,
+                           const std::atomic<bool>* cancelled = nullptr);
+
+  // Fenced save / renew / release. A fence failure is kFailedPrecondition with rule
+  // "session_lost": the session must end without writing anything else.
+  Result<Saved> Save(std::string_view key, const SessionId& id, SaveRequest request);
+
+  // Fenced atomic commit of two profiles' data (both leases renewed).
+  Result<std::pair<Saved, Saved>> Trade(std::string_view key_a, const SessionId& id_a,
+                                        boost::json::value data_a, std::string_view key_b,
+                                        const SessionId& id_b, boost::json::value data_b);
+
+  // Adds a message to the profile's inbox, creating the record from the template if needed.
+  // Returns false when `message_id` was already delivered or processed (idempotent resend).
+  Result<bool> Send(std::string_view key, std::string_view message_id, boost::json::value body);
+  Result<MessageState> GetMessageState(std::string_view key, std::string_view message_id);
+
+  // Reads and decodes a record without locking (view mode).
+  Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> Read(std::string_view key);
+
+ private:
+  enum class Outcome { kTaken, kHeld, kRequested };
+  Result<Outcome> TryAcquire(std::string_view key, bool steal, bool fail_if_held,
+                             Acquired& acquired);
+  void WithdrawRequest(std::string_view key);
+  Result<Saved> SaveOnce(std::string_view key, const SessionId& id, const SaveRequest& request);
+
+  std::shared_ptr<const DataStoreService> service_;
+  DataStore store_;
+  ProtocolOptions options_;
+  std::shared_ptr<Clock> clock_;
+};
+
+// The status a fence failure carries.
+Status SessionLostError(std::string_view key, std::string_view why);
+bool IsSessionLost(const Status& status);
+
+}  // namespace holdfast::profile_internal
+
+#endif  // HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_

@@ -258,8 +258,10 @@ Result<std::vector<KeyListing>> MemoryBackend::ListKeys(const ListKeysQuery& que
   if (table == tables_.end()) return out;
   const KeyTable& keys = table->second;
   // Keys with the prefix form one run starting at lower_bound(prefix).
-  auto it = query.after_key >= query.prefix ? keys.upper_bound(query.after_key)
-                                            : keys.lower_bound(query.prefix);
+  // An empty cursor means "from the start" (an empty key sorts first and must be included).
+  auto it = !query.after_key.empty() && query.after_key >= query.prefix
+                ? keys.upper_bound(query.after_key)
+                : keys.lower_bound(query.prefix);
   for (; it != keys.end() && it->first.starts_with(query.prefix); ++it) {
     const StoredVersion& latest = *it->second.latest();
     if (latest.deleted && !query.include_deleted) continue;
@@ -275,8 +277,9 @@ Result<std::vector<std::string>> MemoryBackend::ListStores(std::string_view pref
   HOLDFAST_RETURN_IF_ERROR(CheckLimit("ListStores", std::string(prefix) + "*", limit));
   std::vector<std::string> out;
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = after_name >= prefix ? live_keys_per_store_.upper_bound(std::string(after_name))
-                                 : live_keys_per_store_.lower_bound(std::string(prefix));
+  auto it = !after_name.empty() && after_name >= prefix
+                ? live_keys_per_store_.upper_bound(std::string(after_name))
+                : live_keys_per_store_.lower_bound(std::string(prefix));
   for (; it != live_keys_per_store_.end() && it->first.starts_with(prefix); ++it) {
     out.push_back(it->first);
     if (static_cast<int>(out.size()) >= limit) break;

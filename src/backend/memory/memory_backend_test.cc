@@ -114,6 +114,20 @@ TEST_F(MemoryBackendTest, NonPositiveLimitsAreInvalidArgument) {
               StatusIs(StatusCode::kInvalidArgument));
 }
 
+TEST_F(MemoryBackendTest, EmptyKeyAndStoreNamesAreListedFromTheStart) {
+  ASSERT_THAT(Commit({Mutation{.key = {.store = "", .scope = "global", .key = ""}, .value = "1"},
+                      Mutation{.key = {.store = "", .scope = "global", .key = "a"}, .value = "1"}}),
+              IsOk());
+  auto keys = backend_->ListKeys(ListKeysQuery{.store = "", .scope = "global"});
+  ASSERT_THAT(keys, IsOk());
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].key, "");
+  EXPECT_EQ((*keys)[1].key, "a");
+  auto stores = backend_->ListStores("", "", 10);
+  ASSERT_THAT(stores, IsOk());
+  EXPECT_THAT(*stores, ElementsAre(""));
+}
+
 TEST_F(MemoryBackendTest, OversizedBatchNamesTheLimitInItsDetail) {
   std::vector<Mutation> batch;
   for (int i = 0; i < 501; ++i) batch.push_back(Mutation{.key = Key(std::to_string(i))});

@@ -20,7 +20,7 @@ configure() {  # configure DIR [cmake args...]
 echo "== TSan: concurrency tests"
 configure build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOLDFAST_SANITIZE=thread \
   -DHOLDFAST_BUILD_BENCH=OFF
-cmake --build build/tsan -j "$jobs"
+cmake --build build/tsan -j "$jobs" --target concurrency_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build/tsan -L concurrency -j "$jobs" --timeout 600
 

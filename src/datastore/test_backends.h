@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ inline std::vector<BackendCase> AllBackends() {
        }},
   };
 }
+
+inline void PrintTo(const BackendCase& backend, std::ostream* os) { *os << backend.name; }
 
 inline std::string BackendName(const ::testing::TestParamInfo<BackendCase>& info) {
   return info.param.name;

@@ -3,8 +3,10 @@
 #ifndef HOLDFAST_PROFILE_OPTIONS_H_
 #define HOLDFAST_PROFILE_OPTIONS_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace holdfast {
@@ -22,6 +24,9 @@ struct SessionOptions {
   // The bounded wait before failing or stealing. A lease that expires (by the backend's clock)
   // during the wait is taken at once. Default: 30 s.
   std::chrono::milliseconds wait{std::chrono::seconds(30)};
+  // Set it to true to cancel a start still in progress (the player left while loading): the
+  // start completes with kCancelled and leaves no lock and no release request behind.
+  std::shared_ptr<std::atomic<bool>> cancel;
 };
 
 }  // namespace holdfast

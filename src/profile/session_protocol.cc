@@ -225,47 +225,61 @@ Result<std::pair<Saved, Saved>> SessionProtocol::Trade(std::string_view key_a,
                                                        const SessionId& id_a, json::value data_a,
                                                        std::string_view key_b,
                                                        const SessionId& id_b, json::value data_b) {
+  SaveRequest a, b;
+  a.data = std::move(data_a);
+  b.data = std::move(data_b);
+  return Trade(key_a, id_a, a, key_b, id_b, b);
+}
+
+Result<std::pair<Saved, Saved>> SessionProtocol::Trade(std::string_view key_a,
+                                                       const SessionId& id_a, const SaveRequest& a,
+                                                       std::string_view key_b,
+                                                       const SessionId& id_b,
+                                                       const SaveRequest& b) {
+  if (!a.data || !b.data || a.release || b.release) {
+    return Err(InvalidArgumentError("trade: both sides need data and neither may release"));
+  }
   const std::vector<KeyRef> keys = {{options_.store_name, store_.scope(), std::string(key_a)},
                                     {options_.store_name, store_.scope(), std::string(key_b)}};
   const std::string_view names[2] = {key_a, key_b};
   const SessionId* ids[2] = {&id_a, &id_b};
-  json::value* data[2] = {&data_a, &data_b};
+  const SaveRequest* requests[2] = {&a, &b};
   Saved saved[2];
   Status refused;
-  auto service_result = [&]() -> Result<std::vector<UpdateResult>> {
-    return service_->UpdateTogether(
-        keys, [&](std::span<const UpdateContext> current) -> std::vector<UpdateDecision> {
-          refused = Status::Ok();
-          std::vector<UpdateDecision> writes;
-          for (int i = 0; i < 2; ++i) {
-            if (current[i].current == nullptr) {
-              refused = SessionLostError(names[i], "the profile was removed");
-              return {CancelUpdate{}, CancelUpdate{}};
-            }
-            auto record = DecodeProfileRecord(*current[i].current, options_.schema);
-            if (!record) {
-              refused = record.error();
-              return {CancelUpdate{}, CancelUpdate{}};
-            }
-            if (!Fenced(*record, *ids[i])) {
-              refused = SessionLostError(names[i], LostReason(*record));
-              return {CancelUpdate{}, CancelUpdate{}};
-            }
-            record->data = *data[i];
-            record->session->lease_until = current[i].now + options_.lease;
-            saved[i].lease_until = record->session->lease_until;
-            saved[i].inbox = record->inbox;
-            saved[i].release_requested = record->request && record->request->by != ids[i]->owner &&
-                                         record->request->at + options_.lease > current[i].now;
-            writes.push_back(WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt});
+  auto results = service_->UpdateTogether(
+      keys, [&](std::span<const UpdateContext> current) -> std::vector<UpdateDecision> {
+        refused = Status::Ok();
+        std::vector<UpdateDecision> writes;
+        for (int i = 0; i < 2; ++i) {
+          if (current[i].current == nullptr) {
+            refused = SessionLostError(names[i], "the profile was removed");
+            return {CancelUpdate{}, CancelUpdate{}};
           }
-          return writes;
-        });
-  }();
-  if (!service_result) return Err(service_result.error().WithContext("trade"));
+          auto record = DecodeProfileRecord(*current[i].current, options_.schema);
+          if (!record) {
+            refused = record.error();
+            return {CancelUpdate{}, CancelUpdate{}};
+          }
+          if (!Fenced(*record, *ids[i])) {
+            refused = SessionLostError(names[i], LostReason(*record));
+            return {CancelUpdate{}, CancelUpdate{}};
+          }
+          record->data = *requests[i]->data;
+          MarkProcessed(*record, requests[i]->processed_messages, options_.processed_memory);
+          record->session->lease_until = current[i].now + options_.lease;
+          saved[i].lease_until = record->session->lease_until;
+          saved[i].inbox = record->inbox;
+          saved[i].release_requested = record->request && record->request->by != ids[i]->owner &&
+                                       record->request->at + options_.lease > current[i].now;
+          writes.push_back(
+              WriteValue{EncodeProfileRecord(*record), requests[i]->user_ids, std::nullopt});
+        }
+        return writes;
+      });
+  if (!results) return Err(results.error().WithContext("trade"));
   if (!refused.ok()) return Err(refused.WithContext("trade"));
-  saved[0].info = (*service_result)[0].entry->info;
-  saved[1].info = (*service_result)[1].entry->info;
+  saved[0].info = (*results)[0].entry->info;
+  saved[1].info = (*results)[1].entry->info;
   return std::make_pair(std::move(saved[0]), std::move(saved[1]));
 }
 

@@ -74,6 +74,7 @@ class SessionProtocol {
 
   const ProtocolOptions& options() const { return options_; }
   const DataStore& store() const { return store_; }
+  const DataStoreService& service() const { return *service_; }
 
   // Takes the session lock of `key` following `options.policy`. `cancelled`, when set, aborts
   // the wait with kCancelled (and withdraws this server's release request).
@@ -88,6 +89,11 @@ class SessionProtocol {
   Result<std::pair<Saved, Saved>> Trade(std::string_view key_a, const SessionId& id_a,
                                         boost::json::value data_a, std::string_view key_b,
                                         const SessionId& id_b, boost::json::value data_b);
+  // The same with full save requests (data required; handled messages and user ids commit in
+  // the same write; release is not allowed).
+  Result<std::pair<Saved, Saved>> Trade(std::string_view key_a, const SessionId& id_a,
+                                        const SaveRequest& a, std::string_view key_b,
+                                        const SessionId& id_b, const SaveRequest& b);
 
   // Adds a message to the profile's inbox, creating the record from the template if needed.
   // Returns false when `message_id` was already delivered or processed (idempotent resend).

@@ -1,0 +1,172 @@
+// ProfileStore: session-locked player profiles over a DataStoreService (ProfileStore for C++).
+// A profile is loaded under a session lock that lives inside its record; every save is fenced
+// by the session's epoch; lease times come from the backend's clock. See docs/profiles.md.
+//
+// Thread safety: all ProfileStore methods may be called from any thread. Asynchronous calls
+// complete exactly once, never inline, on the handler's associated executor (default: the
+// executor named in the call, or the store's I/O executor). Blocking shapes wait for the same
+// implementation.
+#ifndef HOLDFAST_PROFILE_STORE_H_
+#define HOLDFAST_PROFILE_STORE_H_
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "holdfast/async_completion.h"
+#include "holdfast/clock.h"
+#include "holdfast/data_store_service.h"
+#include "holdfast/key_info.h"
+#include "holdfast/profile.h"
+#include "holdfast/profile_options.h"
+#include "holdfast/status.h"
+
+namespace holdfast {
+
+struct ProfileStoreOptions {
+  std::string name = "profiles";  // the data store holding the records
+  boost::json::value template_data = boost::json::object{};
+  std::string server_id;  // Default (empty): random, unique per store instance
+  // The lock's lease, judged by the backend's clock. Must be at least 3x renew_interval.
+  std::chrono::milliseconds lease{std::chrono::minutes(3)};
+  // How often an active session renews its lease (and picks up inbox messages and release
+  // requests). Default: 1 minute.
+  std::chrono::milliseconds renew_interval{std::chrono::minutes(1)};
+  // How often changed data is written. Unchanged data only renews. Default: 5 min, like
+  // ProfileStore. Sessions start at spread-out offsets so saves spread over the period.
+  std::chrono::milliseconds autosave_period{std::chrono::minutes(5)};
+  std::size_t inbox_limit = 100;
+  int schema_version = 1;
+  std::size_t io_threads = 2;
+  // The clock lock waits use (poll backoff, steal wait). Default: the system clock.
+  std::shared_ptr<Clock> clock;
+};
+
+// A read-only view of a stored profile (view mode); no lock is taken.
+struct ProfileView {
+  boost::json::value data;
+  KeyInfo info;
+  Timestamp created{};
+  std::int64_t load_count = 0;
+  std::optional<SessionInfo> session;  // who holds it now, if anyone
+};
+
+enum class MessageState { kPending, kProcessed, kUnknown };
+
+// Mutates the two profiles' data for a trade; return false to cancel (nothing is written).
+using TradeFunction = std::function<bool(boost::json::value& a, boost::json::value& b)>;
+
+struct ShutdownReport {
+  std::vector<std::string> released;
+  std::vector<std::pair<std::string, Status>> failed;  // key and cause
+};
+
+namespace internal {
+class ProfileStoreCore;
+}
+
+class ProfileStore {
+ public:
+  // Checks the options (lease >= 3x renew_interval, positive periods) and opens the store.
+  static Result<std::shared_ptr<ProfileStore>> Open(std::shared_ptr<DataStoreService> service,
+                                                    ProfileStoreOptions options);
+  ~ProfileStore();
+
+  const std::string& server_id() const;
+  boost::asio::any_io_executor io_executor() const;
+
+  // Starts a session: the profile is created from the template if new. `owner` becomes the
+  // profile's owner executor. Completion: void(Result<std::shared_ptr<Profile>>).
+  // Errors: kFailedPrecondition (held, policy kFailIfHeld; already active in this process;
+  // shutting down; newer schema), kDeadlineExceeded, kCancelled, kDataLoss (corrupt record,
+  // left untouched), kUnavailable / kOutcomeUnknown from the backend (no lock left behind).
+  template <typename Token>
+  auto AsyncStartSession(std::string key, SessionOptions options,
+                         boost::asio::any_io_executor owner, Token&& token) {
+    return internal::InitiateAsync<Result<std::shared_ptr<Profile>>>(
+        owner, std::forward<Token>(token),
+        [this, key = std::move(key), options, owner](auto done) mutable {
+          StartSessionImpl(std::move(key), options, owner, std::move(done));
+        });
+  }
+  Result<std::shared_ptr<Profile>> StartSession(std::string key, SessionOptions options,
+                                                boost::asio::any_io_executor owner);
+
+  // View mode. Completion: void(Result<std::optional<ProfileView>>).
+  template <typename Token>
+  auto AsyncView(std::string key, Token&& token) {
+    return internal::InitiateAsync<Result<std::optional<ProfileView>>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key)](auto done) mutable { ViewImpl(std::move(key), done); });
+  }
+  Result<std::optional<ProfileView>> View(std::string key);
+
+  // Delivers a message to the profile's inbox (for the live session or the next one).
+  // Resending the same id is a no-op. Completion: void(Status); a full inbox is
+  // kResourceExhausted naming the limit.
+  template <typename Token>
+  auto AsyncMessage(std::string key, std::string id, boost::json::value body, Token&& token) {
+    return internal::InitiateAsync<Status>(io_executor(), std::forward<Token>(token),
+                                           [this, key = std::move(key), id = std::move(id),
+                                            body = std::move(body)](auto done) mutable {
+                                             MessageImpl(std::move(key), std::move(id),
+                                                         std::move(body), done);
+                                           });
+  }
+  Status Message(std::string key, std::string id, boost::json::value body);
+  Result<MessageState> GetMessageState(std::string key, std::string id);
+
+  // Atomically moves value between two profiles active in this store with the same owner
+  // executor: `trade` runs on that executor, then both records commit in one fenced atomic
+  // write. Acknowledged (Status OK) only after that commit; on failure both profiles' data is
+  // restored. Backends without atomic batches refuse with kUnimplemented.
+  template <typename Token>
+  auto AsyncTrade(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b, TradeFunction trade,
+                  Token&& token) {
+    auto owner = a->executor();
+    return internal::InitiateAsync<Status>(
+        owner, std::forward<Token>(token),
+        [this, a = std::move(a), b = std::move(b), trade = std::move(trade)](auto done) mutable {
+          TradeImpl(std::move(a), std::move(b), std::move(trade), done);
+        });
+  }
+  Status Trade(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b, TradeFunction trade);
+
+  // Graceful shutdown: no new sessions; every active profile makes its final save in parallel;
+  // completes when all are released or `deadline` passes, reporting by key what could not be
+  // released. Completion: void(ShutdownReport).
+  template <typename Token>
+  auto AsyncShutdown(std::chrono::milliseconds deadline, Token&& token) {
+    return internal::InitiateAsync<ShutdownReport>(
+        io_executor(), std::forward<Token>(token),
+        [this, deadline](auto done) { ShutdownImpl(deadline, done); });
+  }
+  ShutdownReport Shutdown(std::chrono::milliseconds deadline);
+
+  // Number of sessions active in this process.
+  std::size_t active_sessions() const;
+
+  // Implementation entry points for the templates above.
+  void StartSessionImpl(std::string key, SessionOptions options, boost::asio::any_io_executor owner,
+                        std::function<void(Result<std::shared_ptr<Profile>>)> done);
+  void ViewImpl(std::string key, std::function<void(Result<std::optional<ProfileView>>)> done);
+  void MessageImpl(std::string key, std::string id, boost::json::value body,
+                   std::function<void(Status)> done);
+  void TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b, TradeFunction trade,
+                 std::function<void(Status)> done);
+  void ShutdownImpl(std::chrono::milliseconds deadline, std::function<void(ShutdownReport)> done);
+
+ private:
+  explicit ProfileStore(std::shared_ptr<internal::ProfileStoreCore> core);
+  std::shared_ptr<internal::ProfileStoreCore> core_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_PROFILE_STORE_H_

@@ -1,0 +1,283 @@
+// ProfileStore: session bookkeeping, start, view, messages, trades and shutdown. Storage work runs
+// on the store's I/O threads; anything that touches a profile runs on its owner executor.
+#include "holdfast/profile_store.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
+#include <random>
+
+#include "holdfast/json.h"
+#include "profile_store_core.h"
+
+namespace holdfast {
+namespace internal {
+
+ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, DataStore store,
+                                   ProfileStoreOptions options)
+    : service_(service),
+      options_(std::move(options)),
+      protocol_(service_, std::move(store),
+                profile_internal::ProtocolOptions{.store_name = options_.name,
+                                                  .server_id = options_.server_id,
+                                                  .template_data = options_.template_data,
+                                                  .schema = options_.schema_version,
+                                                  .lease = options_.lease,
+                                                  .inbox_limit = options_.inbox_limit},
+                options_.clock),
+      io_(std::make_unique<boost::asio::thread_pool>(options_.io_threads)) {}
+
+void ProfileStoreCore::RunIo(std::function<void()> work, const std::function<void()>& refused) {
+  if (closed_) {
+    refused();
+    return;
+  }
+  boost::asio::post(*io_, std::move(work));
+}
+
+void ProfileStoreCore::Close() {
+  if (closed_.exchange(true)) return;
+  io_->join();
+  std::lock_guard<std::mutex> lock(mu_);
+  active_.clear();  // sessions not ended by now expire with their lease
+}
+
+Status ProfileStoreCore::BeginStart(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_ || closed_) {
+    return FailedPreconditionError("start session " + key + ": the profile store is shutting down");
+  }
+  if (starting_.contains(key) || active_.contains(key)) {
+    return FailedPreconditionError("start session " + key +
+                                   ": already active or starting in this process");
+  }
+  starting_.insert(key);
+  return Status::Ok();
+}
+
+void ProfileStoreCore::EndStart(const std::string& key, const std::shared_ptr<Profile>& started) {
+  std::lock_guard<std::mutex> lock(mu_);
+  starting_.erase(key);
+  if (started) active_[key] = started;
+}
+
+void ProfileStoreCore::Forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_.erase(key);
+}
+
+std::vector<std::shared_ptr<Profile>> ProfileStoreCore::ActiveProfiles() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<Profile>> out;
+  for (auto& [key, profile] : active_) out.push_back(profile);
+  return out;
+}
+
+std::size_t ProfileStoreCore::ActiveCount() { return ActiveProfiles().size(); }
+
+void ProfileStoreCore::BeginShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+}
+
+void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data) {
+  if (!data.is_object() || !template_data.is_object()) return;
+  auto& object = data.get_object();
+  for (const auto& [name, default_value] : template_data.get_object()) {
+    auto* existing = object.if_contains(name);
+    if (existing == nullptr) {
+      object.emplace(name, default_value);
+    } else {
+      ReconcileWithTemplate(*existing, default_value);
+    }
+  }
+}
+
+}  // namespace internal
+
+using internal::ProfileAccess;
+using internal::ProfileState;
+
+namespace {
+
+std::string RandomServerId() {
+  std::random_device device;
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "srv-%08x%08x", device(), device());
+  return buf;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ProfileStore>> ProfileStore::Open(std::shared_ptr<DataStoreService> service,
+                                                         ProfileStoreOptions options) {
+  using std::chrono::milliseconds;
+  if (options.renew_interval <= milliseconds(0) || options.autosave_period <= milliseconds(0)) {
+    return Err(InvalidArgumentError("profile store options: periods must be positive"));
+  }
+  if (options.lease < 3 * options.renew_interval) {
+    return Err(InvalidArgumentError(
+        "profile store options: lease " + std::to_string(options.lease.count()) +
+            " ms is less than 3x the renew interval (" +
+            std::to_string(options.renew_interval.count()) + " ms)",
+        ErrorDetail{0, "lease_vs_renew_interval", "",
+                    ">= " + std::to_string(3 * options.renew_interval.count()),
+                    std::to_string(options.lease.count())}));
+  }
+  if (options.io_threads == 0) {
+    return Err(InvalidArgumentError("profile store options: io_threads must be at least 1"));
+  }
+  if (auto status = ValidateJson(options.template_data); !status.ok()) {
+    return Err(status.WithContext("profile store template"));
+  }
+  if (options.server_id.empty()) options.server_id = RandomServerId();
+  if (!options.clock) options.clock = SystemClock();
+  auto store = service->GetDataStore(options.name);
+  if (!store) return Err(store.error());
+  auto core = std::make_shared<internal::ProfileStoreCore>(std::move(service), std::move(*store),
+                                                           std::move(options));
+  return std::shared_ptr<ProfileStore>(new ProfileStore(std::move(core)));
+}
+
+ProfileStore::ProfileStore(std::shared_ptr<internal::ProfileStoreCore> core)
+    : core_(std::move(core)) {}
+
+ProfileStore::~ProfileStore() { core_->Close(); }
+
+const std::string& ProfileStore::server_id() const { return core_->options().server_id; }
+boost::asio::any_io_executor ProfileStore::io_executor() const { return core_->io_executor(); }
+std::size_t ProfileStore::active_sessions() const { return core_->ActiveCount(); }
+
+void ProfileStore::StartSessionImpl(std::string key, SessionOptions options,
+                                    boost::asio::any_io_executor owner,
+                                    std::function<void(Result<std::shared_ptr<Profile>>)> done) {
+  if (auto status = core_->BeginStart(key); !status.ok()) {
+    done(Err(status));
+    return;
+  }
+  auto core = core_;
+  core->RunIo(
+      [core, key, options, owner, done] {
+        auto acquired = core->protocol().Acquire(key, options, options.cancel.get());
+        if (!acquired) {
+          core->EndStart(key, nullptr);
+          done(Err(acquired.error()));
+          return;
+        }
+        if (options.cancel && options.cancel->load()) {
+          // The player left while loading: give the lock straight back.
+          (void)core->protocol().Save(key, acquired->id, {.release = true});
+          core->EndStart(key, nullptr);
+          done(Err(CancelledError("start session " + key + ": cancelled")));
+          return;
+        }
+        auto state = std::make_shared<ProfileState>();
+        state->core = core;
+        state->key = key;
+        state->owner = owner;
+        state->id = acquired->id;
+        state->data = acquired->record.data;
+        state->last_saved = acquired->record.data;
+        state->info = acquired->info;
+        state->created = acquired->record.created;
+        state->load_count = acquired->record.load_count;
+        state->lease_until = acquired->record.session->lease_until;
+        state->user_ids = acquired->info.user_ids;
+        state->inbox = acquired->record.inbox;
+        auto profile = ProfileAccess::Make(std::move(state));
+        core->EndStart(key, profile);
+        boost::asio::post(owner, [profile, done] {
+          internal::StartAutosave(profile);
+          done(profile);
+        });
+      },
+      [key, done] {
+        done(Err(FailedPreconditionError("start session " + key + ": the store is closed")));
+      });
+}
+
+Result<std::shared_ptr<Profile>> ProfileStore::StartSession(std::string key, SessionOptions options,
+                                                            boost::asio::any_io_executor owner) {
+  return AsyncStartSession(std::move(key), options, owner, boost::asio::use_future).get();
+}
+
+void ProfileStore::ViewImpl(std::string key,
+                            std::function<void(Result<std::optional<ProfileView>>)> done) {
+  auto core = core_;
+  core->RunIo(
+      [core, key, done] {
+        auto read = core->protocol().Read(key);
+        if (!read) {
+          done(Err(read.error()));
+          return;
+        }
+        if (!*read) {
+          done(std::optional<ProfileView>());
+          return;
+        }
+        auto& [record, info] = **read;
+        ProfileView view{std::move(record.data), std::move(info), record.created, record.load_count,
+                         std::nullopt};
+        if (record.session) {
+          view.session = SessionInfo{record.session->owner, record.session->epoch,
+                                     record.session->lease_until};
+        }
+        done(std::optional<ProfileView>(std::move(view)));
+      },
+      [key, done] { done(Err(FailedPreconditionError("view " + key + ": the store is closed"))); });
+}
+
+Result<std::optional<ProfileView>> ProfileStore::View(std::string key) {
+  return AsyncView(std::move(key), boost::asio::use_future).get();
+}
+
+void ProfileStore::MessageImpl(std::string key, std::string id, boost::json::value body,
+                               std::function<void(Status)> done) {
+  if (auto status = ValidateJson(body); !status.ok()) {
+    done(status.WithContext("message " + key));
+    return;
+  }
+  auto core = core_;
+  core->RunIo(
+      [core, key, id, body, done] {
+        auto sent = core->protocol().Send(key, id, body);
+        if (!sent) {
+          done(sent.error());
+          return;
+        }
+        // A session of this process picks the message up at once.
+        for (auto& profile : core->ActiveProfiles()) {
+          if (profile->key() != key) continue;
+          boost::asio::post(profile->executor(), [profile] {
+            internal::RequestSave(profile,
+                                  internal::SaveWaiter{false, EndReason::kManual, false, nullptr});
+          });
+        }
+        done(Status::Ok());
+      },
+      [key, done] { done(FailedPreconditionError("message " + key + ": the store is closed")); });
+}
+
+Status ProfileStore::Message(std::string key, std::string id, boost::json::value body) {
+  return AsyncMessage(std::move(key), std::move(id), std::move(body), boost::asio::use_future)
+      .get();
+}
+
+Result<MessageState> ProfileStore::GetMessageState(std::string key, std::string id) {
+  auto state = core_->protocol().GetMessageState(key, id);
+  if (!state) return Err(state.error());
+  switch (*state) {
+    case profile_internal::MessageState::kPending:
+      return MessageState::kPending;
+    case profile_internal::MessageState::kProcessed:
+      return MessageState::kProcessed;
+    case profile_internal::MessageState::kUnknown:
+      return MessageState::kUnknown;
+  }
+  return MessageState::kUnknown;
+}
+
+ShutdownReport ProfileStore::Shutdown(std::chrono::milliseconds deadline) {
+  return AsyncShutdown(deadline, boost::asio::use_future).get();
+}
+
+}  // namespace holdfast

@@ -1,0 +1,114 @@
+// Internal state shared by ProfileStore and its Profiles. Internal header.
+#ifndef HOLDFAST_SRC_PROFILE_PROFILE_STORE_CORE_H_
+#define HOLDFAST_SRC_PROFILE_PROFILE_STORE_CORE_H_
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "holdfast/profile.h"
+#include "holdfast/profile_store.h"
+#include "session_protocol.h"
+
+namespace holdfast::internal {
+
+struct SaveWaiter {
+  bool release = false;
+  EndReason reason = EndReason::kManual;
+  bool with_data = true;  // false: a lease renewal that leaves unchanged-period data unwritten
+  std::function<void(Status)> done;
+};
+
+struct ProfileState {
+  std::shared_ptr<ProfileStoreCore> core;
+  std::string key;
+  boost::asio::any_io_executor owner;
+  profile_internal::SessionId id;
+  std::atomic<bool> active{true};
+
+  // Owner executor only from here on.
+  boost::json::value data;
+  boost::json::value last_saved;
+  KeyInfo info;
+  Timestamp created{};
+  std::int64_t load_count = 0;
+  Timestamp lease_until{};
+  std::vector<std::int64_t> user_ids;
+  bool user_ids_dirty = false;
+  MessageHandler handler;
+  std::vector<profile_internal::InboxMessage> inbox;  // pending as last seen
+  std::set<std::string> delivered;                    // handled this session
+  std::vector<std::string> processed_unsaved;         // handled, not yet committed
+  bool ending = false;
+  bool trading = false;
+  bool save_in_flight = false;
+  std::vector<SaveWaiter> waiting;
+  std::vector<std::function<void()>> on_idle;  // run when no save or trade is in flight
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::chrono::steady_clock::time_point last_data_save = std::chrono::steady_clock::now();
+};
+
+class ProfileStoreCore {
+ public:
+  ProfileStoreCore(std::shared_ptr<DataStoreService> service, DataStore store,
+                   ProfileStoreOptions options);
+
+  const ProfileStoreOptions& options() const { return options_; }
+  profile_internal::SessionProtocol& protocol() { return protocol_; }
+  boost::asio::any_io_executor io_executor() { return io_->get_executor(); }
+
+  // Runs `work` on an I/O thread. After Close(), runs `refused` instead (on the caller's thread).
+  void RunIo(std::function<void()> work, const std::function<void()>& refused);
+  void Close();
+  bool closed() const { return closed_.load(); }
+
+  // Bookkeeping of sessions in this process.
+  Status BeginStart(const std::string& key);
+  void EndStart(const std::string& key, const std::shared_ptr<Profile>& started);
+  void Forget(const std::string& key);
+  std::vector<std::shared_ptr<Profile>> ActiveProfiles();
+  std::size_t ActiveCount();
+  void BeginShutdown();
+
+ private:
+  std::shared_ptr<DataStoreService> service_;
+  ProfileStoreOptions options_;
+  profile_internal::SessionProtocol protocol_;
+  std::unique_ptr<boost::asio::thread_pool> io_;
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  std::set<std::string> starting_;
+  // Strong references: an active session lives until it ends, even if the game drops its pointer.
+  std::map<std::string, std::shared_ptr<Profile>> active_;
+  bool shutting_down_ = false;
+};
+
+// Reaches a Profile's state from the implementation.
+struct ProfileAccess {
+  static ProfileState& State(Profile& profile) { return *profile.state_; }
+  static std::shared_ptr<Profile> Make(std::shared_ptr<ProfileState> state) {
+    return std::shared_ptr<Profile>(new Profile(std::move(state)));
+  }
+};
+
+// Save flow, owner executor only (profile_save.cc).
+void RequestSave(const std::shared_ptr<Profile>& profile, SaveWaiter waiter);
+void DeliverInbox(const std::shared_ptr<Profile>& profile);
+void StartAutosave(const std::shared_ptr<Profile>& profile);
+void RunWhenIdle(const std::shared_ptr<Profile>& profile, std::function<void()> task);
+void FinishTrade(const std::shared_ptr<Profile>& profile);
+
+// Fills members of `data` missing from `template_data`, recursively through objects.
+void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data);
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_PROFILE_PROFILE_STORE_CORE_H_

@@ -1,0 +1,164 @@
+// ProfileStore::TradeImpl: the trade function runs on the owner executor; both records then commit
+// in one fenced atomic write; the caller hears OK only after that commit. Saves of either profile
+// wait while the trade commits (a save with an older snapshot landing after the trade would undo
+// one side of it), and changes are refused meanwhile, so a failed trade can restore both.
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "holdfast/json.h"
+#include "holdfast/profile_store.h"
+#include "profile_store_core.h"
+
+namespace holdfast {
+
+using internal::ProfileAccess;
+using internal::ProfileState;
+
+namespace {
+
+profile_internal::SaveRequest Snapshot(ProfileState& s, std::string& bytes) {
+  profile_internal::SaveRequest request;
+  bytes = SerializeJson(s.data);
+  request.processed_messages = s.processed_unsaved;
+  if (s.user_ids_dirty) request.user_ids = s.user_ids;
+  return request;
+}
+
+void Apply(const std::shared_ptr<Profile>& profile, const profile_internal::Saved& saved,
+           boost::json::value snapshot, const std::vector<std::string>& processed,
+           bool wrote_user_ids) {
+  ProfileState& s = ProfileAccess::State(*profile);
+  s.last_saved = std::move(snapshot);
+  s.last_data_save = std::chrono::steady_clock::now();
+  std::erase_if(s.processed_unsaved, [&](const std::string& id) {
+    return std::find(processed.begin(), processed.end(), id) != processed.end();
+  });
+  if (wrote_user_ids) s.user_ids_dirty = false;
+  s.info = saved.info;
+  s.lease_until = saved.lease_until;
+  s.inbox = saved.inbox;
+  profile->after_save.Emit(s.info);
+}
+
+// The attempt refers to itself (to re-run when the profiles become idle); once it has run for the
+// last time the reference is dropped, later, from outside the running function.
+void BreakCycle(const boost::asio::any_io_executor& owner,
+                const std::shared_ptr<std::function<void()>>& attempt) {
+  boost::asio::post(owner, [attempt] { *attempt = nullptr; });
+}
+
+}  // namespace
+
+void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b,
+                             TradeFunction trade, std::function<void(Status)> done) {
+  if (a == b || a->key() == b->key()) {
+    done(InvalidArgumentError("trade: the two profiles must differ"));
+    return;
+  }
+  if (a->executor() != b->executor()) {
+    done(InvalidArgumentError("trade " + a->key() + " " + b->key() +
+                              ": both profiles must have the same owner executor"));
+    return;
+  }
+  const auto capabilities = core_->protocol().service().backend().Capabilities();
+  if (!capabilities.multi_key_atomic) {
+    done(UnimplementedError("trade: the " + capabilities.engine +
+                            " backend cannot commit two profiles atomically"));
+    return;
+  }
+  auto core = core_;
+  auto attempt = std::make_shared<std::function<void()>>();
+  *attempt = [core, a, b, trade, done, attempt] {
+    ProfileState& sa = ProfileAccess::State(*a);
+    ProfileState& sb = ProfileAccess::State(*b);
+    for (ProfileState* s : {&sa, &sb}) {
+      if (!s->active || s->ending) {
+        done(FailedPreconditionError("trade: the session of " + s->key + " has ended"));
+        BreakCycle(s->owner, attempt);
+        return;
+      }
+    }
+    // Wait for in-flight saves or trades of either profile to finish first.
+    if (sa.save_in_flight || sa.trading) {
+      internal::RunWhenIdle(a, [attempt] { (*attempt)(); });
+      return;
+    }
+    if (sb.save_in_flight || sb.trading) {
+      internal::RunWhenIdle(b, [attempt] { (*attempt)(); });
+      return;
+    }
+    BreakCycle(sa.owner, attempt);  // this is the final run
+    boost::json::value before_a = sa.data, before_b = sb.data;
+    if (!trade(sa.data, sb.data)) {
+      sa.data = std::move(before_a);
+      sb.data = std::move(before_b);
+      done(CancelledError("trade " + sa.key + " " + sb.key + ": cancelled by the trade function"));
+      return;
+    }
+    for (ProfileState* s : {&sa, &sb}) {
+      if (auto status = ValidateJson(s->data); !status.ok()) {
+        sa.data = std::move(before_a);
+        sb.data = std::move(before_b);
+        done(status.WithContext("trade " + s->key));
+        return;
+      }
+    }
+    sa.trading = sb.trading = true;
+    std::string bytes_a, bytes_b;
+    auto request_a = Snapshot(sa, bytes_a);
+    auto request_b = Snapshot(sb, bytes_b);
+    auto snapshot_a = std::make_shared<boost::json::value>(sa.data);
+    auto snapshot_b = std::make_shared<boost::json::value>(sb.data);
+    auto restore = [a, b, before_a = std::move(before_a), before_b = std::move(before_b),
+                    done](Status status) mutable {
+      ProfileState& ra = ProfileAccess::State(*a);
+      ProfileState& rb = ProfileAccess::State(*b);
+      ra.data = std::move(before_a);
+      rb.data = std::move(before_b);
+      internal::FinishTrade(a);
+      internal::FinishTrade(b);
+      done(std::move(status));
+    };
+    auto owner = sa.owner;
+    core->RunIo(
+        [core, a, b, owner, bytes_a, bytes_b, request_a, request_b, snapshot_a, snapshot_b, restore,
+         done]() mutable {
+          request_a.data = ParseJson(bytes_a).value_or(boost::json::value());
+          request_b.data = ParseJson(bytes_b).value_or(boost::json::value());
+          auto committed = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
+                                                  b->key(), ProfileAccess::State(*b).id, request_b);
+          boost::asio::post(owner, [a, b, committed = std::move(committed), request_a, request_b,
+                                    snapshot_a, snapshot_b, restore, done]() mutable {
+            if (!committed) {
+              restore(committed.error());
+              return;
+            }
+            ProfileAccess::State(*a).trading = false;
+            ProfileAccess::State(*b).trading = false;
+            Apply(a, committed->first, std::move(*snapshot_a), request_a.processed_messages,
+                  request_a.user_ids.has_value());
+            Apply(b, committed->second, std::move(*snapshot_b), request_b.processed_messages,
+                  request_b.user_ids.has_value());
+            ProfileAccess::State(*a).trading = true;  // FinishTrade clears and resumes saves
+            ProfileAccess::State(*b).trading = true;
+            internal::FinishTrade(a);
+            internal::FinishTrade(b);
+            done(Status::Ok());
+          });
+        },
+        [restore]() mutable {
+          restore(FailedPreconditionError("trade: the profile store is closed"));
+        });
+  };
+  boost::asio::dispatch(a->executor(), [attempt] {
+    if (*attempt) (*attempt)();
+  });
+}
+
+Status ProfileStore::Trade(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b,
+                           TradeFunction trade) {
+  return AsyncTrade(std::move(a), std::move(b), std::move(trade), boost::asio::use_future).get();
+}
+
+}  // namespace holdfast

@@ -180,7 +180,8 @@ void AddOrderedCommands(CLI::App& app, CommandRunner& chosen) {
   {
     auto args = std::make_shared<OrderedArgs>();
     CLI::App* cmd =
-        AddOne(ordered, chosen, "top", "List entries by value, highest first (ties in key order)",
+        AddOne(ordered, chosen, "top",
+               "List entries by value, highest first (ties: reverse key order; --asc reverses all)",
                false, RunTop, args);
     cmd->add_option("--limit", args->limit, "Show at most N entries (0: all)")
         ->capture_default_str()

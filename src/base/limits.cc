@@ -51,8 +51,9 @@ Status Refuse(const NameRules& rules, std::string_view cause, std::string_view r
 
 Status ValidateName(std::string_view text, const NameRules& rules) {
   if (text.empty()) {
-    const std::string cause = rules.what == "key" ? "key name can't be empty"
-                                                  : std::string(rules.what) + " can't be empty";
+    // Keys echo Roblox's own wording (error 101, "Key name can't be empty").
+    const std::string_view cause =
+        rules.what == "key" ? "key name can't be empty" : "can't be empty";
     return Refuse(rules, cause, rules.length_rule, rules.empty_code, "1", "0");
   }
   std::size_t pos = 0;

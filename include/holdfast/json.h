@@ -21,8 +21,8 @@ Result<boost::json::value> ParseJson(std::string_view text);
 // Checks a value built in memory: finite numbers, valid UTF-8 strings and keys, depth limit.
 Status ValidateJson(const boost::json::value& value);
 
-// Compact serialization, the stored form. Numbers that are whole doubles print without exponent
-// where that is exact (e.g. 1.5, 100.0 -> 100.0); Boost's own form is used otherwise.
+// Compact serialization, the stored form. Doubles print in the shortest form that reads back
+// exactly and stays recognisable as a double (0.5, 100.0, 1e21, 2.5e-7).
 std::string SerializeJson(const boost::json::value& value);
 
 // Indented, human-friendly text for terminals.

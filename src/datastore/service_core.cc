@@ -209,8 +209,13 @@ Result<Entry> DecodeEntry(const StoredVersion& stored) {
   if (!info) return Err(info.error());
   auto value = ParseJson(stored.value);
   if (!value) {
-    return Err(DataLossError("stored value of version " + std::to_string(stored.version) +
-                             " is corrupt (" + value.error().message() + ")"));
+    // Name the broken rule and where, never the stored bytes (player data stays out of logs).
+    const ErrorDetail* detail = value.error().detail();
+    return Err(DataLossError(
+        "stored value of version " + std::to_string(stored.version) + " is corrupt (" +
+        (detail ? detail->rule + (detail->path.empty() ? "" : " at " + detail->path)
+                : "unparseable") +
+        ")"));
   }
   return Entry{std::move(*value), std::move(*info)};
 }

@@ -67,10 +67,10 @@ void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> ba
     s.inbox = result->inbox;
     profile->after_save.Emit(s.info);
     if (release) {
+      End(profile, reason, status);  // events first: a completed EndSession has ended
       for (auto& w : batch) {
         if (w.done) w.done(status);
       }
-      End(profile, reason, status);
       return;
     }
     DeliverInbox(profile);
@@ -84,10 +84,10 @@ void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> ba
     if (IsSessionLost(status) || release) {
       // Lost: nothing more may be written. A failed final save ends the session locally; its
       // lease then runs out by the backend's clock and the profile becomes loadable.
+      End(profile, IsSessionLost(status) ? EndReason::kLost : reason, status);
       for (auto& w : batch) {
         if (w.done) w.done(status);
       }
-      End(profile, IsSessionLost(status) ? EndReason::kLost : reason, status);
       return;
     }
   }

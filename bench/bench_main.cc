@@ -1,0 +1,121 @@
+// holdfast_bench: DataStore-on-SQLite versus raw SQLite, and the JSON layer. See
+// docs/benchmarks.md for how to run it and how to read the summary printed at the end.
+//
+// Own flags (all others are Google Benchmark's):
+//   --holdfast_bench_dir=DIR            where the temporary databases go (default: $TMPDIR or
+//                                       /tmp); keep it on the disk you want to measure.
+//   --holdfast_storage_min_time=SECONDS min time per repetition of the datastore/ benchmarks
+//                                       (default: --benchmark_min_time's).
+//   --holdfast_variants=LIST            comma-separated datastore/ variants to run side by side
+//                                       (default: raw,raw+json,library).
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bench_environment.h"
+#include "datastore_bench.h"
+#include "json_bench.h"
+#include "summary_reporter.h"
+
+namespace {
+
+constexpr std::string_view kDirFlag = "--holdfast_bench_dir=";
+constexpr std::string_view kStorageMinTimeFlag = "--holdfast_storage_min_time=";
+constexpr std::string_view kVariantsFlag = "--holdfast_variants=";
+
+bool IsOptimizedBuild() {
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
+}
+
+// The journal mode recorded in the library's database file, read through a connection of our own.
+std::string LibraryJournalMode(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  std::string mode = "?";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close_v2(db);
+  return mode;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::filesystem::path dir = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
+  holdfast::bench::DataStoreBenchOptions storage;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    if (arg.starts_with(kDirFlag)) {
+      dir = std::string(arg.substr(kDirFlag.size()));
+    } else if (arg.starts_with(kStorageMinTimeFlag)) {
+      storage.min_time = std::atof(std::string(arg.substr(kStorageMinTimeFlag.size())).c_str());
+    } else if (arg.starts_with(kVariantsFlag)) {
+      storage.variants.clear();
+      std::stringstream list{std::string(arg.substr(kVariantsFlag.size()))};
+      for (std::string variant; std::getline(list, variant, ',');) storage.variants.insert(variant);
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+
+  if (!IsOptimizedBuild()) {
+    std::cerr << "holdfast_bench: this is a debug or sanitizer build; its numbers would mislead. "
+                 "Build with -DCMAKE_BUILD_TYPE=Release (bench/run_benchmarks.sh does).\n";
+    return 1;
+  }
+
+  auto env = holdfast::bench::BenchEnvironment::Create(dir);
+  if (!env) {
+    std::cerr << "holdfast_bench: " << env.error() << "\n";
+    return 1;
+  }
+  std::cout << "databases in " << (*env)->dir.string() << " (SQLite " << sqlite3_libversion()
+            << ")\ndocuments: 1KB=" << (*env)->docs_1kb[0].bytes.size() << "/"
+            << (*env)->docs_1kb[1].bytes.size()
+            << " B, 100KB=" << (*env)->docs_100kb[0].bytes.size() << "/"
+            << (*env)->docs_100kb[1].bytes.size() << " B, 4MB=" << (*env)->doc_4mb.bytes.size()
+            << " B\n";
+  std::cout << "library: journal_mode=" << LibraryJournalMode((*env)->dir / "library.db")
+            << " (synchronous=FULL: SqliteOptions defaults, unsafe_relaxed_durability=false)\n";
+  auto raw_sync = (*env)->raw->Pragma("synchronous");
+  auto raw_mode = (*env)->raw->Pragma("journal_mode");
+  std::cout << "raw baseline: journal_mode=" << (raw_mode ? *raw_mode : "?")
+            << " synchronous=" << (raw_sync ? *raw_sync : "?") << " (2 = FULL)\n"
+            << std::flush;
+
+  holdfast::bench::RegisterDataStoreBenchmarks(**env, storage);
+  holdfast::bench::RegisterJsonBenchmarks(**env);
+
+  holdfast::bench::SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintSummary(std::cout);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,187 @@
+#include "summary_reporter.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace holdfast::bench {
+namespace {
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+std::string Fixed(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
+  return buf;
+}
+
+// Three significant digits or so, never scientific: 0.123, 12.3, 1234.
+std::string Round(double value) {
+  if (value >= 100) return Fixed(value, 0);
+  if (value >= 10) return Fixed(value, 1);
+  if (value >= 1) return Fixed(value, 2);
+  return Fixed(value, 3);
+}
+
+// "median (min–max)" of `values` / `scale`, formatted by `format`.
+template <typename Format>
+std::string MedianAndRange(const std::vector<double>& values, double scale, Format format) {
+  if (values.empty()) return "-";
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  std::string out = format(Median(values) / scale);
+  if (values.size() > 1) out += " (" + format(*lo / scale) + "–" + format(*hi / scale) + ")";
+  return out;
+}
+
+std::string MedianAndRange(const std::vector<double>& values, double scale) {
+  return MedianAndRange(values, scale, Round);
+}
+
+std::vector<std::string> Split(const std::string& name) {
+  std::vector<std::string> parts;
+  std::stringstream in(name);
+  for (std::string part; std::getline(in, part, '/');) parts.push_back(part);
+  return parts;
+}
+
+// Per-repetition ratios a[i] / b[i] of two variants measured in the same repetitions.
+std::vector<double> PairedRatios(const OpStats& a, const OpStats& b) {
+  std::vector<double> ratios;
+  const std::size_t n = std::min(a.ops_per_second.size(), b.ops_per_second.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (b.ops_per_second[i] > 0) ratios.push_back(a.ops_per_second[i] / b.ops_per_second[i]);
+  }
+  return ratios;
+}
+
+const OpStats* Variant(const std::map<std::string, OpStats>& variants, const std::string& name) {
+  auto it = variants.find(name);
+  return it == variants.end() || it->second.samples == 0 ? nullptr : &it->second;
+}
+
+}  // namespace
+
+void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
+  std::vector<Run> shown;
+  std::set<std::string> names;
+  for (const Run& run : runs) {
+    if (run.run_type == Run::RT_Aggregate) {
+      shown.push_back(run);
+      continue;
+    }
+    repetitions_ = std::max(repetitions_, static_cast<int>(run.repetitions));
+    const std::string& name = run.run_name.function_name;
+    if (results_.find(name) == results_.end()) order_.push_back(name);
+    Measured& m = results_[name];
+    names.insert(name);
+    if (run.repetitions <= 1 || run.error_occurred) shown.push_back(run);
+    if (run.error_occurred) {
+      m.error = run.error_message;
+      continue;
+    }
+    if (auto it = run.counters.find("bytes_per_second"); it != run.counters.end()) {
+      m.bytes_per_second.push_back(it->second.value);
+    }
+    m.iterations.insert(static_cast<std::int64_t>(run.iterations));
+  }
+  for (const std::string& name : names) {
+    Measured& m = results_[name];
+    for (auto& [variant, stats] : TakeOpStats(name + "/", m.iterations)) {
+      if (stats.samples > 0) m.variants[variant] = std::move(stats);
+    }
+  }
+  if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
+}
+
+void SummaryReporter::PrintSummary(std::ostream& out) const {
+  out << "\n## Summary (" << repetitions_ << " repetition" << (repetitions_ == 1 ? "" : "s")
+      << " per benchmark; median over repetitions, (min–max))\n";
+  for (const auto& [name, m] : results_) {
+    if (!m.error.empty()) out << "\nERROR in " << name << ": " << m.error << "\n";
+  }
+  PrintStorage(out);
+  PrintLatency(out);
+  PrintJson(out);
+}
+
+void SummaryReporter::PrintStorage(std::ostream& out) const {
+  bool header = false;
+  for (const std::string& name : order_) {
+    const auto parts = Split(name);
+    const Measured& m = results_.at(name);
+    if (parts.size() != 3 || parts[0] != "datastore" || m.variants.empty()) continue;
+    if (!header) {
+      out << "\n### DataStore on SQLite vs raw SQLite (WAL, synchronous=FULL), operations/s\n\n"
+          << "| operation | size | raw | raw+json | library | library/raw | "
+             "library/(raw+json) | library/raw >= 0.9 |\n"
+          << "|---|---|---:|---:|---:|---:|---:|---|\n";
+      header = true;
+    }
+    const OpStats* raw = Variant(m.variants, "raw");
+    const OpStats* raw_json = Variant(m.variants, "raw+json");
+    const OpStats* library = Variant(m.variants, "library");
+    auto ops = [](const OpStats* s) {
+      return s == nullptr ? std::string("-") : MedianAndRange(s->ops_per_second, 1);
+    };
+    auto ratio = [&](const OpStats* base) {
+      if (library == nullptr || base == nullptr) return std::string("-");
+      return MedianAndRange(PairedRatios(*library, *base), 1, [](double r) { return Fixed(r, 2); });
+    };
+    std::string verdict = "-";
+    if (library != nullptr && raw != nullptr) {
+      verdict = Median(PairedRatios(*library, *raw)) >= 0.9 ? "met" : "**not met**";
+    }
+    out << "| " << parts[1] << " | " << parts[2] << " | " << ops(raw) << " | " << ops(raw_json)
+        << " | " << ops(library) << " | " << ratio(raw) << " | " << ratio(raw_json) << " | "
+        << verdict << " |\n";
+  }
+}
+
+void SummaryReporter::PrintLatency(std::ostream& out) const {
+  bool header = false;
+  for (const std::string& name : order_) {
+    const auto parts = Split(name);
+    const Measured& m = results_.at(name);
+    if (parts.size() != 3 || parts[0] != "datastore") continue;
+    for (const char* variant : {"raw", "raw+json", "library"}) {
+      const OpStats* s = Variant(m.variants, variant);
+      if (s == nullptr) continue;
+      if (!header) {
+        out << "\n### Per operation (every operation of the reported repetitions timed)\n\n"
+            << "| operation | size | variant | ops/s | mean µs | p50 µs | p99 µs | CPU µs | "
+               "KiB written | samples |\n"
+            << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        header = true;
+      }
+      out << "| " << parts[1] << " | " << parts[2] << " | " << variant << " | "
+          << MedianAndRange(s->ops_per_second, 1) << " | " << Round(s->mean_us) << " | "
+          << Round(s->p50_us) << " | " << Round(s->p99_us) << " | " << Round(s->cpu_us) << " | "
+          << (parts[1] == "Get" ? std::string("-") : Round(s->written_kb)) << " | " << s->samples
+          << " |\n";
+    }
+  }
+}
+
+void SummaryReporter::PrintJson(std::ostream& out) const {
+  bool header = false;
+  for (const std::string& name : order_) {
+    const auto parts = Split(name);
+    if (parts.size() != 3 || parts[0] != "json") continue;
+    const Measured& m = results_.at(name);
+    if (m.bytes_per_second.empty()) continue;
+    if (!header) {
+      out << "\n### JSON layer, MB/s of serialized document (1 MB = 10^6 bytes, CPU time)\n\n"
+          << "| function | size | MB/s |\n|---|---|---:|\n";
+      header = true;
+    }
+    out << "| " << parts[1] << " | " << parts[2] << " | " << MedianAndRange(m.bytes_per_second, 1e6)
+        << " |\n";
+  }
+}
+
+}  // namespace holdfast::bench

@@ -29,6 +29,14 @@
 
 namespace holdfast {
 
+// An error event: which store, which key, which operation, and why.
+struct ProfileStoreError {
+  std::string store;
+  std::string key;
+  std::string operation;  // "start", "save", "release", "trade", "message", "view"
+  Status cause;
+};
+
 struct ProfileStoreOptions {
   std::string name = "profiles";  // the data store holding the records
   boost::json::value template_data = boost::json::object{};
@@ -46,6 +54,14 @@ struct ProfileStoreOptions {
   std::size_t io_threads = 2;
   // The clock lock waits use (poll backoff, steal wait). Default: the system clock.
   std::shared_ptr<Clock> clock;
+  // Called on an I/O thread for every failed storage operation (must be thread-safe).
+  std::function<void(const ProfileStoreError&)> on_error;
+  // Called on an I/O thread when the recent failure rate crosses `critical_error_rate` (true)
+  // and when it falls back below it (false). The rate is over the last `critical_window`
+  // storage operations of this store.
+  std::function<void(bool critical)> on_critical_state;
+  double critical_error_rate = 0.5;
+  std::size_t critical_window = 20;
 };
 
 // A read-only view of a stored profile (view mode); no lock is taken.
@@ -76,6 +92,8 @@ class ProfileStore {
   // Checks the options (lease >= 3x renew_interval, positive periods) and opens the store.
   static Result<std::shared_ptr<ProfileStore>> Open(std::shared_ptr<DataStoreService> service,
                                                     ProfileStoreOptions options);
+  // A mock store for offline tests: the same store over a fresh in-process memory backend.
+  static Result<std::shared_ptr<ProfileStore>> OpenMock(ProfileStoreOptions options);
   ~ProfileStore();
 
   const std::string& server_id() const;

@@ -150,6 +150,8 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
         request.user_ids = user_ids;
         request.release = release;
         auto saved = core->protocol().Save(key, id, std::move(request));
+        core->ReportOutcome(release ? "release" : "save", key,
+                            saved ? Status::Ok() : saved.error());
         finish(std::move(*shared_batch), std::move(saved), snapshot, processed,
                user_ids.has_value());
       },

@@ -2,11 +2,13 @@
 // on the store's I/O threads; anything that touches a profile runs on its owner executor.
 #include "holdfast/profile_store.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <random>
 
 #include "holdfast/json.h"
+#include "holdfast/memory_backend.h"
 #include "profile_store_core.h"
 
 namespace holdfast {
@@ -79,6 +81,37 @@ void ProfileStoreCore::BeginShutdown() {
   shutting_down_ = true;
 }
 
+void ProfileStoreCore::ReportOutcome(std::string_view operation, const std::string& key,
+                                     const Status& status) {
+  // Lost sessions and refused input are the protocol working, not the backend failing.
+  const bool failure = !status.ok() && status.code() != StatusCode::kInvalidArgument &&
+                       !profile_internal::IsSessionLost(status) &&
+                       status.code() != StatusCode::kCancelled;
+  if (!status.ok() && options_.on_error) {
+    options_.on_error(ProfileStoreError{options_.name, key, std::string(operation), status});
+  }
+  if (!options_.on_critical_state || options_.critical_window == 0) return;
+  std::optional<bool> changed;
+  {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    if (recent_failures_.size() < options_.critical_window) {
+      recent_failures_.push_back(failure);
+    } else {
+      recent_failures_[next_outcome_] = failure;
+      next_outcome_ = (next_outcome_ + 1) % options_.critical_window;
+    }
+    const double rate =
+        static_cast<double>(std::count(recent_failures_.begin(), recent_failures_.end(), true)) /
+        static_cast<double>(options_.critical_window);
+    const bool critical = rate >= options_.critical_error_rate;
+    if (critical != critical_) {
+      critical_ = critical;
+      changed = critical;
+    }
+  }
+  if (changed) options_.on_critical_state(*changed);
+}
+
 void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data) {
   if (!data.is_object() || !template_data.is_object()) return;
   auto& object = data.get_object();
@@ -138,6 +171,10 @@ Result<std::shared_ptr<ProfileStore>> ProfileStore::Open(std::shared_ptr<DataSto
   return std::shared_ptr<ProfileStore>(new ProfileStore(std::move(core)));
 }
 
+Result<std::shared_ptr<ProfileStore>> ProfileStore::OpenMock(ProfileStoreOptions options) {
+  return Open(std::make_shared<DataStoreService>(NewMemoryBackend()), std::move(options));
+}
+
 ProfileStore::ProfileStore(std::shared_ptr<internal::ProfileStoreCore> core)
     : core_(std::move(core)) {}
 
@@ -158,6 +195,7 @@ void ProfileStore::StartSessionImpl(std::string key, SessionOptions options,
   core->RunIo(
       [core, key, options, owner, done] {
         auto acquired = core->protocol().Acquire(key, options, options.cancel.get());
+        core->ReportOutcome("start", key, acquired ? Status::Ok() : acquired.error());
         if (!acquired) {
           core->EndStart(key, nullptr);
           done(Err(acquired.error()));
@@ -240,6 +278,7 @@ void ProfileStore::MessageImpl(std::string key, std::string id, boost::json::val
   core->RunIo(
       [core, key, id, body, done] {
         auto sent = core->protocol().Send(key, id, body);
+        core->ReportOutcome("message", key, sent ? Status::Ok() : sent.error());
         if (!sent) {
           done(sent.error());
           return;

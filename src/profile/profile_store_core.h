@@ -78,6 +78,9 @@ class ProfileStoreCore {
   std::size_t ActiveCount();
   void BeginShutdown();
 
+  // Feeds the error event and the critical-state detector. Any thread.
+  void ReportOutcome(std::string_view operation, const std::string& key, const Status& status);
+
  private:
   std::shared_ptr<DataStoreService> service_;
   ProfileStoreOptions options_;
@@ -89,6 +92,10 @@ class ProfileStoreCore {
   // Strong references: an active session lives until it ends, even if the game drops its pointer.
   std::map<std::string, std::shared_ptr<Profile>> active_;
   bool shutting_down_ = false;
+  std::mutex health_mu_;
+  std::vector<bool> recent_failures_;  // ring of the last critical_window outcomes
+  std::size_t next_outcome_ = 0;
+  bool critical_ = false;
 };
 
 // Reaches a Profile's state from the implementation.

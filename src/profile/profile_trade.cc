@@ -128,6 +128,8 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
           request_b.data = ParseJson(bytes_b).value_or(boost::json::value());
           auto committed = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
                                                   b->key(), ProfileAccess::State(*b).id, request_b);
+          core->ReportOutcome("trade", a->key() + "+" + b->key(),
+                              committed ? Status::Ok() : committed.error());
           boost::asio::post(owner, [a, b, committed = std::move(committed), request_a, request_b,
                                     snapshot_a, snapshot_b, restore, done]() mutable {
             if (!committed) {

@@ -28,13 +28,13 @@ int main(int argc, char** argv) {
   }
 
   // Update: a read-transform-conditional-write; the transform may run more than once.
-  auto updated = players->Update("user_42", [](const holdfast::UpdateContext& context)
-                                                -> holdfast::UpdateDecision {
-    if (context.current == nullptr) return holdfast::CancelUpdate{};
-    boost::json::object data = context.current->as_object();
-    data["coins"] = data["coins"].to_number<std::int64_t>() + 50;
-    return holdfast::WriteValue{std::move(data), std::nullopt, std::nullopt};
-  });
+  auto updated = players->Update(
+      "user_42", [](const holdfast::UpdateContext& context) -> holdfast::UpdateDecision {
+        if (context.current == nullptr) return holdfast::CancelUpdate{};
+        boost::json::object data = context.current->as_object();
+        data["coins"] = data["coins"].to_number<std::int64_t>() + 50;
+        return holdfast::WriteValue{std::move(data), std::nullopt, std::nullopt};
+      });
   if (!updated) {
     std::fprintf(stderr, "%s\n", updated.error().ToString().c_str());
     return 1;

@@ -13,3 +13,8 @@ output=$("$work/build/quickstart" "sqlite:$work/quickstart.db")
 echo "$output"
 grep -q '"coins":150' <<<"$output"
 grep -q 'refused: INVALID_ARGUMENT' <<<"$output"
+profiles=$("$work/build/profiles" "sqlite:$work/profiles.db")
+echo "$profiles"
+grep -q 'coins=10 epoch=1' <<<"$profiles"
+profiles=$("$work/build/profiles" "sqlite:$work/profiles.db")
+grep -q 'coins=20 epoch=2' <<<"$profiles"

@@ -135,31 +135,12 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
     });
   };
   auto shared_batch = std::make_shared<std::vector<SaveWaiter>>(std::move(batch));
-  core->RunIo(
-      [core, key, id, bytes, processed, user_ids, release, shared_batch, snapshot, finish] {
-        SaveRequest request;
-        if (bytes) {
-          auto parsed = ParseJson(*bytes);
-          if (!parsed) {
-            finish(std::move(*shared_batch), Err(parsed.error()), std::nullopt, {}, false);
-            return;
-          }
-          request.data = std::move(*parsed);
-        }
-        request.processed_messages = processed;
-        request.user_ids = user_ids;
-        request.release = release;
-        auto saved = core->protocol().Save(key, id, std::move(request));
-        core->ReportOutcome(release ? "release" : "save", key,
-                            saved ? Status::Ok() : saved.error());
-        finish(std::move(*shared_batch), std::move(saved), snapshot, processed,
-               user_ids.has_value());
-      },
-      [shared_batch, finish, key] {
-        finish(std::move(*shared_batch),
-               Err(FailedPreconditionError("save " + key + ": the profile store is closed")),
-               std::nullopt, {}, false);
-      });
+  core->SubmitSave(PendingSave{
+      key, id, std::move(bytes), processed, user_ids, release,
+      [shared_batch, finish, snapshot, processed,
+       wrote_user_ids = user_ids.has_value()](Result<profile_internal::Saved> saved) {
+        finish(std::move(*shared_batch), std::move(saved), snapshot, processed, wrote_user_ids);
+      }});
 }
 
 }  // namespace

@@ -43,6 +43,74 @@ void ProfileStoreCore::Close() {
   active_.clear();  // sessions not ended by now expire with their lease
 }
 
+void ProfileStoreCore::SubmitSave(PendingSave save) {
+  bool start_drainer = false;
+  {
+    std::lock_guard<std::mutex> lock(saves_mu_);
+    queued_saves_.push_back(std::move(save));
+    start_drainer = !std::exchange(draining_, true);
+  }
+  if (!start_drainer) return;
+  RunIo([this] { DrainSaves(); },
+        [this] {
+          std::vector<PendingSave> refused;
+          {
+            std::lock_guard<std::mutex> lock(saves_mu_);
+            refused = std::exchange(queued_saves_, {});
+            draining_ = false;
+          }
+          for (auto& s : refused) {
+            s.done(Err(FailedPreconditionError("save " + s.key + ": the profile store is closed")));
+          }
+        });
+}
+
+void ProfileStoreCore::DrainSaves() {
+  for (;;) {
+    std::vector<PendingSave> batch;
+    {
+      std::lock_guard<std::mutex> lock(saves_mu_);
+      if (queued_saves_.empty()) {
+        draining_ = false;
+        return;
+      }
+      const std::size_t n = std::min(queued_saves_.size(), kMaxGroupCommit);
+      batch.assign(std::make_move_iterator(queued_saves_.begin()),
+                   std::make_move_iterator(queued_saves_.begin() + static_cast<std::ptrdiff_t>(n)));
+      queued_saves_.erase(queued_saves_.begin(),
+                          queued_saves_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    std::vector<profile_internal::SessionProtocol::SaveItem> items;
+    std::vector<std::size_t> item_of;  // batch index -> items index, or npos when refused early
+    std::vector<Result<profile_internal::Saved>> results(batch.size(),
+                                                         Err(InternalError("not saved")));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      profile_internal::SaveRequest request;
+      if (batch[i].data) {
+        auto parsed = ParseJson(*batch[i].data);
+        if (!parsed) {
+          results[i] = Err(parsed.error());
+          item_of.push_back(static_cast<std::size_t>(-1));
+          continue;
+        }
+        request.data = std::move(*parsed);
+      }
+      request.processed_messages = batch[i].processed_messages;
+      request.user_ids = batch[i].user_ids;
+      request.release = batch[i].release;
+      item_of.push_back(items.size());
+      items.push_back({batch[i].key, batch[i].id, std::move(request)});
+    }
+    auto saved = protocol_.SaveMany(items);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (item_of[i] != static_cast<std::size_t>(-1)) results[i] = std::move(saved[item_of[i]]);
+      ReportOutcome(batch[i].release ? "release" : "save", batch[i].key,
+                    results[i] ? Status::Ok() : results[i].error());
+      batch[i].done(std::move(results[i]));
+    }
+  }
+}
+
 Status ProfileStoreCore::BeginStart(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_ || closed_) {

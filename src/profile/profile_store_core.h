@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,6 +57,17 @@ struct ProfileState {
   std::chrono::steady_clock::time_point last_data_save = std::chrono::steady_clock::now();
 };
 
+// One profile's save, waiting for the group-commit drainer. Only bytes: parsed on the I/O thread.
+struct PendingSave {
+  std::string key;
+  profile_internal::SessionId id;
+  std::optional<std::string> data;  // serialized snapshot; nullopt keeps the stored data
+  std::vector<std::string> processed_messages;
+  std::optional<std::vector<std::int64_t>> user_ids;
+  bool release = false;
+  std::function<void(Result<profile_internal::Saved>)> done;  // called on an I/O thread
+};
+
 class ProfileStoreCore {
  public:
   ProfileStoreCore(std::shared_ptr<DataStoreService> service, DataStore store,
@@ -69,6 +81,11 @@ class ProfileStoreCore {
   void RunIo(std::function<void()> work, const std::function<void()>& refused);
   void Close();
   bool closed() const { return closed_.load(); }
+
+  // Group commit: saves queue here; one drainer at a time commits everything queued so far in one
+  // batch (up to kMaxGroupCommit), so an autosave sweep over many profiles takes few round trips.
+  void SubmitSave(PendingSave save);
+  static constexpr std::size_t kMaxGroupCommit = 64;
 
   // Bookkeeping of sessions in this process.
   Status BeginStart(const std::string& key);
@@ -92,6 +109,10 @@ class ProfileStoreCore {
   // Strong references: an active session lives until it ends, even if the game drops its pointer.
   std::map<std::string, std::shared_ptr<Profile>> active_;
   bool shutting_down_ = false;
+  void DrainSaves();
+  std::mutex saves_mu_;
+  std::vector<PendingSave> queued_saves_;
+  bool draining_ = false;
   std::mutex health_mu_;
   std::vector<bool> recent_failures_;  // ring of the last critical_window outcomes
   std::size_t next_outcome_ = 0;

@@ -181,44 +181,93 @@ Result<Saved> SessionProtocol::Save(std::string_view key, const SessionId& id,
   return SaveOnce(key, id, request);
 }
 
+Result<json::value> SessionProtocol::ApplySave(std::string_view key, const SessionId& id,
+                                               const SaveRequest& request,
+                                               const UpdateContext& context, Saved& saved) const {
+  if (context.current == nullptr) return Err(SessionLostError(key, "the profile was removed"));
+  auto decoded = DecodeProfileRecord(*context.current, options_.schema);
+  if (!decoded) return Err(decoded.error());  // corrupt or newer: never overwritten
+  ProfileRecord& record = *decoded;
+  if (!Fenced(record, id)) return Err(SessionLostError(key, LostReason(record)));
+  if (request.data) record.data = *request.data;
+  MarkProcessed(record, request.processed_messages, options_.processed_memory);
+  saved.release_requested = record.request && record.request->by != id.owner &&
+                            record.request->at + options_.lease > context.now;
+  if (request.release) {
+    record.session.reset();
+    saved.lease_until = context.now;
+  } else {
+    record.session->lease_until = context.now + options_.lease;
+    saved.lease_until = record.session->lease_until;
+  }
+  saved.inbox = record.inbox;
+  return EncodeProfileRecord(record);
+}
+
 Result<Saved> SessionProtocol::SaveOnce(std::string_view key, const SessionId& id,
                                         const SaveRequest& request) {
   Saved saved;
   Status refused;
   auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
-    refused = Status::Ok();
-    if (context.current == nullptr) {
-      refused = SessionLostError(key, "the profile was removed");
-      return CancelUpdate{};
-    }
-    auto decoded = DecodeProfileRecord(*context.current, options_.schema);
-    if (!decoded) {
-      refused = decoded.error();
-      return CancelUpdate{};
-    }
-    ProfileRecord& record = *decoded;
-    if (!Fenced(record, id)) {
-      refused = SessionLostError(key, LostReason(record));
-      return CancelUpdate{};
-    }
-    if (request.data) record.data = *request.data;
-    MarkProcessed(record, request.processed_messages, options_.processed_memory);
-    saved.release_requested = record.request && record.request->by != id.owner &&
-                              record.request->at + options_.lease > context.now;
-    if (request.release) {
-      record.session.reset();
-      saved.lease_until = context.now;
-    } else {
-      record.session->lease_until = context.now + options_.lease;
-      saved.lease_until = record.session->lease_until;
-    }
-    saved.inbox = record.inbox;
-    return WriteValue{EncodeProfileRecord(record), request.user_ids, std::nullopt};
+    auto record = ApplySave(key, id, request, context, saved);
+    refused = record ? Status::Ok() : record.error();
+    if (!record) return CancelUpdate{};
+    return WriteValue{std::move(*record), request.user_ids, std::nullopt};
   });
   if (!result) return Err(result.error());
   if (!refused.ok()) return Err(refused);
   saved.info = result->entry->info;
   return saved;
+}
+
+std::vector<Result<Saved>> SessionProtocol::SaveMany(std::span<const SaveItem> items) {
+  const auto capabilities = service_->backend().Capabilities();
+  if (items.size() == 1 || !capabilities.multi_key_atomic ||
+      items.size() > capabilities.max_batch) {
+    std::vector<Result<Saved>> out;
+    for (const SaveItem& item : items) out.push_back(SaveOnce(item.key, item.id, item.request));
+    return out;
+  }
+  std::vector<KeyRef> keys;
+  for (const SaveItem& item : items)
+    keys.push_back({options_.store_name, store_.scope(), item.key});
+  std::vector<Saved> saved(items.size());
+  std::vector<Status> refused(items.size());
+  auto results = service_->UpdateTogether(
+      keys, [&](std::span<const UpdateContext> current) -> std::vector<UpdateDecision> {
+        std::vector<UpdateDecision> writes;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          // Each profile succeeds or fails on its own fence; the rest still commit together.
+          auto record =
+              ApplySave(items[i].key, items[i].id, items[i].request, current[i], saved[i]);
+          refused[i] = record ? Status::Ok() : record.error();
+          if (!record) {
+            writes.push_back(CancelUpdate{});
+          } else {
+            writes.push_back(
+                WriteValue{std::move(*record), items[i].request.user_ids, std::nullopt});
+          }
+        }
+        return writes;
+      });
+  if (!results && results.error().code() == StatusCode::kDataLoss) {
+    // One unreadable record must not fail the healthy ones: save them one by one.
+    std::vector<Result<Saved>> out;
+    for (const SaveItem& item : items) out.push_back(SaveOnce(item.key, item.id, item.request));
+    return out;
+  }
+  std::vector<Result<Saved>> out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!results) {
+      out.push_back(Err(results.error()));
+    } else if (!refused[i].ok()) {
+      out.push_back(Err(refused[i]));
+    } else {
+      saved[i].info = (*results)[i].entry->info;
+      out.push_back(std::move(saved[i]));
+    }
+  }
+  return out;
 }
 
 Result<std::pair<Saved, Saved>> SessionProtocol::Trade(std::string_view key_a,

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,16 @@ class SessionProtocol {
   // "session_lost": the session must end without writing anything else.
   Result<Saved> Save(std::string_view key, const SessionId& id, SaveRequest request);
 
+  // Group commit: the saves of several profiles in one atomic batch (one round trip, one sync on
+  // SQLite). Each item still succeeds or fails on its own fence; a backend error fails them all.
+  // Without multi-key atomicity the items are saved one by one.
+  struct SaveItem {
+    std::string key;
+    SessionId id;
+    SaveRequest request;
+  };
+  std::vector<Result<Saved>> SaveMany(std::span<const SaveItem> items);
+
   // Fenced atomic commit of two profiles' data (both leases renewed).
   Result<std::pair<Saved, Saved>> Trade(std::string_view key_a, const SessionId& id_a,
                                         boost::json::value data_a, std::string_view key_b,
@@ -109,6 +120,10 @@ class SessionProtocol {
                              Acquired& acquired);
   void WithdrawRequest(std::string_view key);
   Result<Saved> SaveOnce(std::string_view key, const SessionId& id, const SaveRequest& request);
+  // The fenced save of one record as read: the record to write, or why not.
+  Result<boost::json::value> ApplySave(std::string_view key, const SessionId& id,
+                                       const SaveRequest& request, const UpdateContext& context,
+                                       Saved& saved) const;
 
   std::shared_ptr<const DataStoreService> service_;
   DataStore store_;

@@ -1,0 +1,96 @@
+// Group commit: saves of many profiles queued while one commit is in flight go out together.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "holdfast/memory_backend.h"
+#include "holdfast/profile_store.h"
+
+namespace holdfast {
+namespace {
+
+namespace json = boost::json;
+
+// Counts commits; can hold the next commit until released.
+class GateBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++commits_;
+      mutations_ += static_cast<int>(mutations.size());
+      if (hold_) {
+        held_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return !hold_; });
+      }
+    }
+    return target().Commit(mutations);
+  }
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = true;
+    held_ = false;
+  }
+  void WaitUntilHeld() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return held_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = false;
+    changed_.notify_all();
+  }
+  std::pair<int, int> Counts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {commits_, mutations_};
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool hold_ = false, held_ = false;
+  int commits_ = 0, mutations_ = 0;
+};
+
+TEST(ProfileGroupCommitTest, SavesQueuedBehindACommitGoOutInOneBatch) {
+  boost::asio::io_context ctx;
+  auto guard = boost::asio::make_work_guard(ctx);
+  std::thread loop([&] { ctx.run(); });
+  auto gate = std::make_shared<GateBackend>(NewMemoryBackend());
+  auto service = std::make_shared<DataStoreService>(gate);
+  auto store = *ProfileStore::Open(service, {.server_id = "A"});
+  constexpr int kProfiles = 50;
+  std::vector<std::shared_ptr<Profile>> profiles;
+  for (int i = 0; i < kProfiles; ++i) {
+    profiles.push_back(*store->StartSession("p" + std::to_string(i), {}, ctx.get_executor()));
+  }
+  gate->Hold();
+  std::vector<std::future<Status>> saves;
+  saves.push_back(profiles[0]->AsyncSave(boost::asio::use_future));
+  gate->WaitUntilHeld();  // the first save's commit is in flight
+  const auto before = gate->Counts();
+  for (int i = 1; i < kProfiles; ++i)
+    saves.push_back(profiles[i]->AsyncSave(boost::asio::use_future));
+  // Let every queued save reach the queue, then let the first commit finish.
+  std::promise<void> queued;
+  boost::asio::post(ctx, [&] { queued.set_value(); });
+  queued.get_future().get();
+  gate->Release();
+  for (auto& save : saves) EXPECT_TRUE(save.get().ok());
+  const auto after = gate->Counts();
+  EXPECT_EQ(after.second - before.second, kProfiles - 1);  // every other profile was written...
+  EXPECT_EQ(after.first - before.first, 1);                // ...in one commit
+  EXPECT_TRUE(store->Shutdown(std::chrono::seconds(10)).failed.empty());
+  guard.reset();
+  loop.join();
+}
+
+}  // namespace
+}  // namespace holdfast

@@ -113,8 +113,10 @@ class DataStore {
   Result<Entry> Increment(std::string_view key, std::int64_t delta = 1,
                           const SetOptions& options = {}) const;
 
-  // Leaves a tombstone version; returns the value that was removed (nullopt if none).
-  Result<std::optional<Entry>> Remove(std::string_view key) const;
+  // Leaves a tombstone version; returns the value that was removed (nullopt if none). With
+  // IfVersion, removes only that exact version (kFailedPrecondition otherwise).
+  Result<std::optional<Entry>> Remove(std::string_view key,
+                                      const WriteCondition& condition = Unconditional{}) const;
 
   Result<KeyPage> ListKeys(const ListKeysOptions& options = {}) const;
   Result<VersionPage> ListVersions(std::string_view key,

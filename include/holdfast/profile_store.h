@@ -116,14 +116,57 @@ class ProfileStore {
   Result<std::shared_ptr<Profile>> StartSession(std::string key, SessionOptions options,
                                                 boost::asio::any_io_executor owner);
 
-  // View mode. Completion: void(Result<std::optional<ProfileView>>).
+  // View mode: the latest data, or a kept past version. No lock is taken.
+  // Completion: void(Result<std::optional<ProfileView>>).
   template <typename Token>
-  auto AsyncView(std::string key, Token&& token) {
+  auto AsyncView(std::string key, std::optional<std::int64_t> version, Token&& token) {
     return internal::InitiateAsync<Result<std::optional<ProfileView>>>(
         io_executor(), std::forward<Token>(token),
-        [this, key = std::move(key)](auto done) mutable { ViewImpl(std::move(key), done); });
+        [this, key = std::move(key), version](auto done) mutable {
+          ViewImpl(std::move(key), version, done);
+        });
   }
-  Result<std::optional<ProfileView>> View(std::string key);
+  template <typename Token>
+  auto AsyncView(std::string key, Token&& token) {
+    return AsyncView(std::move(key), std::nullopt, std::forward<Token>(token));
+  }
+  Result<std::optional<ProfileView>> View(std::string key,
+                                          std::optional<std::int64_t> version = std::nullopt);
+
+  // Pages through a profile's kept versions (ProfileStore's VersionQuery).
+  // Completion: void(Result<VersionPage>).
+  template <typename Token>
+  auto AsyncVersionQuery(std::string key, ListVersionsOptions options, Token&& token) {
+    return internal::InitiateAsync<Result<VersionPage>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key), options](auto done) mutable {
+          VersionQueryImpl(std::move(key), options, done);
+        });
+  }
+  Result<VersionPage> VersionQuery(std::string key, ListVersionsOptions options = {});
+
+  // Writes a past version's data back. A profile held by a live session (here or on another
+  // server) is rolled back through that session, which applies and commits it; otherwise it is
+  // written directly. Completion: void(Result<bool>) — true when written directly.
+  template <typename Token>
+  auto AsyncRollback(std::string key, std::int64_t version, Token&& token) {
+    return internal::InitiateAsync<Result<bool>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key), version](auto done) mutable {
+          RollbackImpl(std::move(key), version, done);
+        });
+  }
+  Result<bool> Rollback(std::string key, std::int64_t version);
+
+  // Deletes a profile no live session holds (kFailedPrecondition naming the holder otherwise).
+  // Completion: void(Result<bool>) — false when there was nothing to delete.
+  template <typename Token>
+  auto AsyncRemove(std::string key, Token&& token) {
+    return internal::InitiateAsync<Result<bool>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key)](auto done) mutable { RemoveImpl(std::move(key), done); });
+  }
+  Result<bool> Remove(std::string key);
 
   // Delivers a message to the profile's inbox (for the live session or the next one).
   // Resending the same id is a no-op. Completion: void(Status); a full inbox is
@@ -173,7 +216,12 @@ class ProfileStore {
   // Implementation entry points for the templates above.
   void StartSessionImpl(std::string key, SessionOptions options, boost::asio::any_io_executor owner,
                         std::function<void(Result<std::shared_ptr<Profile>>)> done);
-  void ViewImpl(std::string key, std::function<void(Result<std::optional<ProfileView>>)> done);
+  void ViewImpl(std::string key, std::optional<std::int64_t> version,
+                std::function<void(Result<std::optional<ProfileView>>)> done);
+  void VersionQueryImpl(std::string key, ListVersionsOptions options,
+                        std::function<void(Result<VersionPage>)> done);
+  void RollbackImpl(std::string key, std::int64_t version, std::function<void(Result<bool>)> done);
+  void RemoveImpl(std::string key, std::function<void(Result<bool>)> done);
   void MessageImpl(std::string key, std::string id, boost::json::value body,
                    std::function<void(Status)> done);
   void TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b, TradeFunction trade,

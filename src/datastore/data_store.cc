@@ -232,16 +232,26 @@ Result<Entry> DataStore::Increment(std::string_view key, std::int64_t delta,
   });
 }
 
-Result<std::optional<Entry>> DataStore::Remove(std::string_view key) const {
+Result<std::optional<Entry>> DataStore::Remove(std::string_view key,
+                                               const WriteCondition& condition) const {
   const std::string what = Describe("remove", name_, scope_, key);
   auto run = [&]() -> Result<std::optional<Entry>> {
     HOLDFAST_RETURN_IF_ERROR(ValidateKey(key));
+    if (std::holds_alternative<IfAbsent>(condition)) {
+      return Err(InvalidArgumentError("remove takes no if-absent condition"));
+    }
+    const auto* expected = std::get_if<IfVersion>(&condition);
     HOLDFAST_RETURN_IF_ERROR(core_->budget().Acquire(RequestType::kSetIncrement, "remove"));
     const EntryKey entry_key{name_, scope_, std::string(key)};
     const std::string op_id = core_->NewOperationId();
     for (int conflicts = 0;; ++conflicts) {
       auto latest = core_->WithRetry([&] { return core_->backend().Read(entry_key); });
       if (!latest) return Err(latest.error());
+      if (expected && (!*latest || (*latest)->version != expected->version)) {
+        return Err(FailedPreconditionError("version is " +
+                                           std::to_string(*latest ? (*latest)->version : 0) +
+                                           ", not " + std::to_string(expected->version)));
+      }
       if (!IsLive(*latest)) return std::optional<Entry>();
       auto previous = DecodeEntry(**latest);
       if (!previous) return Err(previous.error());
@@ -249,7 +259,7 @@ Result<std::optional<Entry>> DataStore::Remove(std::string_view key) const {
                          op_id,     core_->retention()};
       auto committed = core_->CommitResolved(tombstone);
       if (committed) return std::optional<Entry>(std::move(*previous));
-      if (!IsConflict(committed.error()) ||
+      if (expected || !IsConflict(committed.error()) ||
           conflicts >= core_->options().retry.max_update_conflicts) {
         return Err(committed.error());
       }

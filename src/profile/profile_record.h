@@ -24,6 +24,11 @@ namespace holdfast::profile_internal {
 
 inline constexpr int kRecordFormat = 1;
 
+// An inbox message whose body is {kRollbackField: data} is a rollback sent through the live
+// session: the library applies it (data replaced, message processed, one save) before any
+// user handler sees the inbox.
+inline constexpr const char* kRollbackField = "$holdfast_rollback";
+
 struct SessionLock {
   std::string owner;  // the server id holding the session
   std::int64_t epoch = 0;

@@ -163,11 +163,20 @@ void RequestSave(const std::shared_ptr<Profile>& profile, SaveWaiter waiter) {
 
 void DeliverInbox(const std::shared_ptr<Profile>& profile) {
   ProfileState& s = ProfileAccess::State(*profile);
-  if (!s.handler || !s.active || s.ending) return;
+  if (!s.active || s.ending) return;
   bool handled_any = false;
   for (const auto& message : s.inbox) {
     if (s.delivered.contains(message.id)) continue;
-    if (s.handler(message.id, message.body)) {
+    const auto* body = message.body.if_object();
+    const auto* rollback = body ? body->if_contains(profile_internal::kRollbackField) : nullptr;
+    if (rollback != nullptr) {
+      s.data = *rollback;  // a rollback sent through this session
+      s.delivered.insert(message.id);
+      s.processed_unsaved.push_back(message.id);
+      handled_any = true;
+      continue;
+    }
+    if (s.handler && s.handler(message.id, message.body)) {
       s.delivered.insert(message.id);
       s.processed_unsaved.push_back(message.id);
       handled_any = true;

@@ -306,12 +306,12 @@ Result<std::shared_ptr<Profile>> ProfileStore::StartSession(std::string key, Ses
   return AsyncStartSession(std::move(key), options, owner, boost::asio::use_future).get();
 }
 
-void ProfileStore::ViewImpl(std::string key,
+void ProfileStore::ViewImpl(std::string key, std::optional<std::int64_t> version,
                             std::function<void(Result<std::optional<ProfileView>>)> done) {
   auto core = core_;
   core->RunIo(
-      [core, key, done] {
-        auto read = core->protocol().Read(key);
+      [core, key, version, done] {
+        auto read = core->protocol().Read(key, version);
         if (!read) {
           done(Err(read.error()));
           return;
@@ -332,8 +332,68 @@ void ProfileStore::ViewImpl(std::string key,
       [key, done] { done(Err(FailedPreconditionError("view " + key + ": the store is closed"))); });
 }
 
-Result<std::optional<ProfileView>> ProfileStore::View(std::string key) {
-  return AsyncView(std::move(key), boost::asio::use_future).get();
+Result<std::optional<ProfileView>> ProfileStore::View(std::string key,
+                                                      std::optional<std::int64_t> version) {
+  return AsyncView(std::move(key), version, boost::asio::use_future).get();
+}
+
+void ProfileStore::VersionQueryImpl(std::string key, ListVersionsOptions options,
+                                    std::function<void(Result<VersionPage>)> done) {
+  auto core = core_;
+  core->RunIo(
+      [core, key, options, done] { done(core->protocol().store().ListVersions(key, options)); },
+      [key, done] {
+        done(Err(FailedPreconditionError("versions " + key + ": the store is closed")));
+      });
+}
+
+Result<VersionPage> ProfileStore::VersionQuery(std::string key, ListVersionsOptions options) {
+  return AsyncVersionQuery(std::move(key), options, boost::asio::use_future).get();
+}
+
+void ProfileStore::RollbackImpl(std::string key, std::int64_t version,
+                                std::function<void(Result<bool>)> done) {
+  auto core = core_;
+  core->RunIo(
+      [core, key, version, done] {
+        auto rolled = core->protocol().Rollback(key, version);
+        core->ReportOutcome("rollback", key, rolled ? Status::Ok() : rolled.error());
+        if (rolled && !*rolled) {
+          // Held by a live session: if it is ours, have it pick the rollback up now.
+          for (auto& profile : core->ActiveProfiles()) {
+            if (profile->key() != key) continue;
+            boost::asio::post(profile->executor(), [profile] {
+              internal::RequestSave(
+                  profile, internal::SaveWaiter{false, EndReason::kManual, false, nullptr});
+            });
+          }
+        }
+        done(std::move(rolled));
+      },
+      [key, done] {
+        done(Err(FailedPreconditionError("rollback " + key + ": the store is closed")));
+      });
+}
+
+Result<bool> ProfileStore::Rollback(std::string key, std::int64_t version) {
+  return AsyncRollback(std::move(key), version, boost::asio::use_future).get();
+}
+
+void ProfileStore::RemoveImpl(std::string key, std::function<void(Result<bool>)> done) {
+  auto core = core_;
+  core->RunIo(
+      [core, key, done] {
+        auto removed = core->protocol().Remove(key);
+        core->ReportOutcome("remove", key, removed ? Status::Ok() : removed.error());
+        done(std::move(removed));
+      },
+      [key, done] {
+        done(Err(FailedPreconditionError("remove " + key + ": the store is closed")));
+      });
+}
+
+Result<bool> ProfileStore::Remove(std::string key) {
+  return AsyncRemove(std::move(key), boost::asio::use_future).get();
 }
 
 void ProfileStore::MessageImpl(std::string key, std::string id, boost::json::value body,

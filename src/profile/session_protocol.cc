@@ -398,14 +398,72 @@ Result<MessageState> SessionProtocol::GetMessageState(std::string_view key,
 }
 
 Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> SessionProtocol::Read(
-    std::string_view key) {
-  auto entry = store_.Get(key);
+    std::string_view key, std::optional<std::int64_t> version) {
+  auto entry = version ? store_.GetVersion(key, *version) : store_.Get(key);
   if (!entry) return Err(entry.error());
   if (!*entry) return std::optional<std::pair<ProfileRecord, KeyInfo>>();
   auto record = DecodeProfileRecord((*entry)->value, options_.schema);
   if (!record) return Err(record.error().WithContext("view " + std::string(key)));
   return std::optional<std::pair<ProfileRecord, KeyInfo>>(
       std::make_pair(std::move(*record), std::move((*entry)->info)));
+}
+
+Result<bool> SessionProtocol::Remove(std::string_view key) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    auto now = service_->backend().Now();
+    if (!now) return Err(now.error());
+    auto entry = store_.Get(key);
+    if (!entry) return Err(entry.error());
+    if (!*entry) return false;
+    auto record = DecodeProfileRecord((*entry)->value, options_.schema);
+    if (record && record->session && record->session->lease_until > *now) {
+      return Err(FailedPreconditionError("remove " + std::string(key) + ": held by server " +
+                                         record->session->owner + "; end its session first"));
+    }
+    // Removes exactly the version judged free: a session started since makes this retry.
+    auto removed = store_.Remove(key, IfVersion{(*entry)->info.version});
+    if (removed) return true;
+    if (removed.error().code() != StatusCode::kFailedPrecondition) return Err(removed.error());
+  }
+  return Err(AbortedError("remove " + std::string(key) + ": the profile kept changing"));
+}
+
+Result<bool> SessionProtocol::Rollback(std::string_view key, std::int64_t version) {
+  auto past = Read(key, version);
+  if (!past) return Err(past.error());
+  if (!*past) {
+    return Err(NotFoundError("rollback " + std::string(key) + ": version " +
+                             std::to_string(version) + " is not kept"));
+  }
+  const json::value data = (*past)->first.data;
+  bool direct = false;
+  Status refused;
+  const std::string message_id = "holdfast-rollback-" + std::to_string(version) + "-" +
+                                 std::to_string(ToUnixMillis(clock_->Now()));
+  auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
+    refused = Status::Ok();
+    if (context.current == nullptr) {
+      refused = NotFoundError("rollback " + std::string(key) + ": the profile was removed");
+      return CancelUpdate{};
+    }
+    auto record = DecodeProfileRecord(*context.current, options_.schema);
+    if (!record) {
+      refused = record.error();
+      return CancelUpdate{};
+    }
+    direct = !record->session || record->session->lease_until <= context.now;
+    if (direct) {
+      record->data = data;
+      record->session.reset();  // an expired lock goes with it
+    } else {
+      record->inbox.push_back(
+          InboxMessage{message_id, json::object{{kRollbackField, data}}, context.now});
+    }
+    return WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt};
+  });
+  if (!result) return Err(result.error());
+  if (!refused.ok()) return Err(refused);
+  return direct;
 }
 
 }  // namespace holdfast::profile_internal

@@ -111,8 +111,18 @@ class SessionProtocol {
   Result<bool> Send(std::string_view key, std::string_view message_id, boost::json::value body);
   Result<MessageState> GetMessageState(std::string_view key, std::string_view message_id);
 
-  // Reads and decodes a record without locking (view mode).
-  Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> Read(std::string_view key);
+  // Reads and decodes a record without locking (view mode), the latest or a past version.
+  Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> Read(
+      std::string_view key, std::optional<std::int64_t> version = std::nullopt);
+
+  // Deletes a profile that no live session holds (kFailedPrecondition naming the holder
+  // otherwise). Returns false when there was nothing to delete.
+  Result<bool> Remove(std::string_view key);
+
+  // Writes the data of past `version` back. A profile that no live session holds is written
+  // directly; a live one gets a rollback message that its session applies and commits (so the
+  // holder's later saves cannot undo it). Returns true when written directly.
+  Result<bool> Rollback(std::string_view key, std::int64_t version);
 
  private:
   enum class Outcome { kTaken, kHeld, kRequested };

@@ -42,8 +42,10 @@ struct SetOptions {
 };
 
 // What an Update transform sees. `current` and `info` are null when the key is absent or deleted.
+// `current` is this attempt's own decoded copy: a transform may modify or move from it (e.g.
+// `WriteValue{std::move(*context.current), ...}`) to avoid copying a large document.
 struct UpdateContext {
-  const boost::json::value* current = nullptr;
+  boost::json::value* current = nullptr;
   const KeyInfo* info = nullptr;
   Timestamp now{};  // backend time when the current value was read
   int attempt = 1;  // 2+ when re-run after a conflict
@@ -63,7 +65,8 @@ using UpdateFunction = std::function<UpdateDecision(const UpdateContext&)>;
 
 struct UpdateResult {
   bool cancelled = false;
-  // After a write: the stored entry. After a cancel: the entry as it stood (nullopt if absent).
+  // After a write: the stored entry. After a cancel: the entry as the transform left
+  // `context.current` (nullopt if absent).
   std::optional<Entry> entry;
 };
 

@@ -37,9 +37,14 @@ bool GetString(const json::object& object, std::string_view name, std::string& o
 }  // namespace
 
 Result<ProfileRecord> DecodeProfileRecord(const json::value& stored, int max_schema) {
-  const json::object* root = stored.if_object();
+  json::value copy = stored;
+  return DecodeProfileRecord(std::move(copy), max_schema);
+}
+
+Result<ProfileRecord> DecodeProfileRecord(json::value&& stored, int max_schema) {
+  json::object* root = stored.if_object();
   if (root == nullptr) return Err(Malformed("not an object"));
-  const json::value* data = root->if_contains("data");
+  json::value* data = root->if_contains("data");
   const json::value* meta_value = root->if_contains("meta");
   if (data == nullptr || meta_value == nullptr || !meta_value->is_object()) {
     return Err(Malformed("missing data or meta"));
@@ -58,7 +63,7 @@ Result<ProfileRecord> DecodeProfileRecord(const json::value& stored, int max_sch
                                   std::to_string(schema)}));
   }
   ProfileRecord record;
-  record.data = *data;
+  record.data = std::move(*data);
   record.schema = static_cast<int>(schema);
   if (!GetInt(meta, "created", created)) return Err(Malformed("missing created"));
   record.created = FromUnixMillis(created);

@@ -62,6 +62,8 @@ struct ProfileRecord {
 // schema above `max_schema` is kFailedPrecondition (rule "newer_schema"). Either way the caller
 // must leave the record untouched.
 Result<ProfileRecord> DecodeProfileRecord(const boost::json::value& stored, int max_schema);
+// The same, moving the data out of `stored` instead of copying it (left unspecified on return).
+Result<ProfileRecord> DecodeProfileRecord(boost::json::value&& stored, int max_schema);
 
 boost::json::value EncodeProfileRecord(const ProfileRecord& record);
 

@@ -185,7 +185,8 @@ Result<json::value> SessionProtocol::ApplySave(std::string_view key, const Sessi
                                                const SaveRequest& request,
                                                const UpdateContext& context, Saved& saved) const {
   if (context.current == nullptr) return Err(SessionLostError(key, "the profile was removed"));
-  auto decoded = DecodeProfileRecord(*context.current, options_.schema);
+  // Only the metadata is needed when new data replaces the old: skip copying the old data.
+  auto decoded = DecodeProfileRecord(std::move(*context.current), options_.schema);
   if (!decoded) return Err(decoded.error());  // corrupt or newer: never overwritten
   ProfileRecord& record = *decoded;
   if (!Fenced(record, id)) return Err(SessionLostError(key, LostReason(record)));

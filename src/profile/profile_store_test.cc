@@ -131,7 +131,11 @@ TEST_F(ProfileStoreTest, MutationDuringReleaseIsRefusedNeverSilentlyLost) {  // 
 }
 
 TEST_F(ProfileStoreTest, SaveAfterStealEndsTheSessionAsLost) {
-  auto a = OpenStore("A"), b = OpenStore("B");
+  // A renews rarely here, so it learns of the steal only through the save below.
+  auto slow = FastOptions("A");
+  slow.lease = milliseconds(60'000);
+  slow.renew_interval = milliseconds(20'000);
+  auto a = OpenStore(slow), b = OpenStore("B");
   auto held = *a->StartSession("p1", {}, loop_.executor());
   std::atomic<bool> lost{false};
   loop_.RunOk([&] {

@@ -1,0 +1,97 @@
+// The simulation driver: sets up the world, makes every seeded scheduling decision, injects
+// faults and events, and runs the checker. Internal to the simulation; see simulation.h.
+// Thread safety: one driver thread.
+#ifndef HOLDFAST_SRC_PROFILE_SIMULATION_DRIVER_H_
+#define HOLDFAST_SRC_PROFILE_SIMULATION_DRIVER_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checker.h"
+#include "game_server.h"
+#include "history.h"
+#include "holdfast/fault_injection.h"
+#include "scheduler.h"
+#include "sim_random.h"
+#include "simulation.h"
+
+namespace holdfast::simulation {
+
+inline constexpr char kStore[] = "profiles";
+inline constexpr std::chrono::milliseconds kLease = std::chrono::seconds(10);
+// I6: once faults stop, every profile loads within lease + 5 s.
+inline constexpr std::chrono::milliseconds kLivenessSlack = std::chrono::seconds(5);
+inline constexpr int kMaxSessionsPerServer = 6;
+// Keeps the ops one save adds well under kAppliedMemory, so the checker sees every chain whole.
+inline constexpr std::size_t kMaxPendingOps = 24;
+
+// Scheduling weights (relative).
+inline constexpr int kWeightGrant = 40;
+inline constexpr int kWeightWake = 40;
+inline constexpr int kWeightStart = 30;
+inline constexpr int kWeightCrash = 1;
+inline constexpr int kWeightPause = 1;
+inline constexpr int kWeightJump = 3;
+
+enum class Choice { kGrant, kWake, kStart, kCrash, kPause, kJump };
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {}
+  ~Simulation() {
+    if (scheduler_) scheduler_->Shutdown();
+  }
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  SimResult Run();
+
+ private:
+  struct Control {
+    bool paused = false;
+    Timestamp paused_until{};
+    bool crash_pending = false;
+    int outage = 0;  // this many more calls fail: the server lost its connection for a while
+  };
+
+  void Setup();
+  void WriteInitial(const std::string& key, const std::string& bytes);
+  bool Tick(int& ops_left);
+  void GrantCall(int server, const std::string& call);
+  void StartOperation(int server);
+  void Crash(int server);
+  void FinishCrashes();
+  void LivenessPhase(std::vector<Violation>& out);
+  std::string PickPlayer(bool allow_planted);
+  void Trace(const std::string& line);
+  std::string Report(const std::vector<Violation>& violations) const;
+  std::uint64_t FinalStateHash() const;
+
+  SimOptions options_;
+  SimRandom rng_;
+  int server_count_ = 0;
+  double fault_probability_ = 0;
+  bool events_on_ = true;
+  std::shared_ptr<ManualClock> time_;
+  std::shared_ptr<Backend> memory_;
+  std::shared_ptr<FaultInjectingBackend> faults_;
+  std::unique_ptr<History> history_;
+  World world_;
+  std::vector<std::unique_ptr<GameServer>> servers_;
+  std::vector<Control> control_;
+  std::vector<std::string> players_;
+  std::vector<std::string> planted_keys_;
+  std::map<std::string, InitialProfile> initial_;
+  std::map<std::string, std::string> planted_;
+  std::unique_ptr<Checker> checker_;
+  std::shared_ptr<Scheduler> scheduler_;  // last: shut down first
+  std::uint64_t trace_hash_ = kFnvOffset;
+  SimStats stats_;
+};
+
+}  // namespace holdfast::simulation
+
+#endif  // HOLDFAST_SRC_PROFILE_SIMULATION_DRIVER_H_

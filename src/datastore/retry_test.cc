@@ -181,3 +181,46 @@ TEST(DataStoreRetryTest, RandomFaultsNeverBreakTheCounter) {
 
 }  // namespace
 }  // namespace holdfast
+
+namespace holdfast {
+namespace {
+
+// Applies the write, then lets 20 other writes of the key happen before the (lost) reply: by the
+// time the writer reads its op id back, the backend has forgotten it.
+class ForgetfulBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    auto applied = target().Commit(mutations);
+    if (!applied || done_) return applied;
+    done_ = true;
+    for (int i = 0; i < 20; ++i) {
+      auto latest = *target().Read(mutations[0].key);
+      Mutation other = mutations[0];
+      other.condition = IfVersion{(*latest).version};
+      other.value = (*latest).value;
+      other.op_id = "other-" + std::to_string(i);
+      EXPECT_TRUE(target().Commit(std::span<const Mutation>(&other, 1)).has_value());
+    }
+    return Err(OutcomeUnknownError("reply lost"));
+  }
+
+ private:
+  bool done_ = false;
+};
+
+TEST(DataStoreRetryTest, ForgottenOperationIdIsReportedUnknownNotRetried) {
+  auto clock = std::make_shared<ManualClock>();
+  auto memory = NewMemoryBackend(clock);
+  DataStoreService plain(memory, ServiceOptions{.clock = clock});
+  ASSERT_TRUE(plain.GetDataStore("s")->Set("k", 1).has_value());
+  DataStoreService forgetful(std::make_shared<ForgetfulBackend>(memory),
+                             ServiceOptions{.clock = clock});
+  auto result = forgetful.GetDataStore("s")->Increment("k", 1);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), StatusCode::kOutcomeUnknown) << result.error();
+  EXPECT_EQ((*plain.GetDataStore("s")->Get("k"))->value, boost::json::value(2));  // applied once
+}
+
+}  // namespace
+}  // namespace holdfast

@@ -13,6 +13,9 @@
 namespace holdfast::internal {
 namespace {
 
+// Backend::FindOperation's guarantee: op ids of the newest 16 versions of a key stay findable.
+constexpr std::int64_t kOperationIdMemory = 16;
+
 std::uint64_t SeedFrom(std::uint64_t configured) {
   if (configured != 0) return configured;
   std::random_device device;
@@ -156,10 +159,28 @@ Result<std::optional<std::vector<CommitResult>>> ServiceCore::ResolveUnknownOutc
                                      found.error().ToString() + ")"));
     }
     if (!*found) {
-      // The batch is atomic: if the first is absent, none applied. A later one missing while the
-      // first is present means its id was already forgotten; report what is known.
-      if (results.empty()) return std::optional<std::vector<CommitResult>>();
-      return Err(OutcomeUnknownError("the batch applied but a version could not be read back"));
+      if (!results.empty()) {
+        // The batch is atomic and the first applied: this id was already forgotten.
+        return Err(OutcomeUnknownError("the batch applied but a version could not be read back"));
+      }
+      // "Not found" proves "not applied" only while every version written since the one the
+      // write was conditioned on still remembers its op id (the backend keeps the newest
+      // kOperationIdWindow). Past that, our write could be among the forgotten ones.
+      const auto* expected = std::get_if<IfVersion>(&mutation.condition);
+      const std::int64_t base = expected ? expected->version : 0;
+      auto latest = WithRetry([&] { return backend_->Read(mutation.key); });
+      if (!latest) {
+        return Err(
+            OutcomeUnknownError("the write's outcome is unknown and reading it back failed (" +
+                                latest.error().ToString() + ")"));
+      }
+      const std::int64_t now_at = *latest ? (*latest)->version : 0;
+      if (now_at - base > kOperationIdMemory) {
+        return Err(OutcomeUnknownError(
+            "the write's outcome is unknown: " + std::to_string(now_at - base) +
+            " versions were written since, more than the backend remembers op ids for"));
+      }
+      return std::optional<std::vector<CommitResult>>();
     }
     CommitResult result;
     result.version = **found;

@@ -94,3 +94,55 @@ TEST(ProfileGroupCommitTest, SavesQueuedBehindACommitGoOutInOneBatch) {
 
 }  // namespace
 }  // namespace holdfast
+
+namespace holdfast {
+namespace {
+
+// Two-record commits apply but their replies are lost, and op ids cannot be read back.
+class LostTradeReplies final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    auto applied = target().Commit(mutations);
+    if (!applied || mutations.size() != 2) return applied;
+    return Err(OutcomeUnknownError("reply lost"));
+  }
+  Result<std::optional<std::int64_t>> FindOperation(const EntryKey& key,
+                                                    std::string_view op_id) override {
+    if (lose_) return Err(UnavailableError("read-back refused"));
+    return target().FindOperation(key, op_id);
+  }
+  bool lose_ = true;
+};
+
+TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUndone) {
+  boost::asio::io_context ctx;
+  auto guard = boost::asio::make_work_guard(ctx);
+  std::thread loop([&] { ctx.run(); });
+  auto backend = std::make_shared<LostTradeReplies>(NewMemoryBackend());
+  auto service =
+      std::make_shared<DataStoreService>(backend, ServiceOptions{.retry = {.max_attempts = 1}});
+  auto store = *ProfileStore::Open(service, {.server_id = "A"});
+  auto alice = *store->StartSession("alice", {}, ctx.get_executor());
+  auto bob = *store->StartSession("bob", {}, ctx.get_executor());
+  Status traded = store->Trade(alice, bob, [](json::value& a, json::value& b) {
+    a = json::object{{"item", false}};
+    b = json::object{{"item", true}};
+    return true;
+  });
+  EXPECT_EQ(traded.code(), StatusCode::kOutcomeUnknown) << traded;
+  // The trade did commit. Neither session may write again (a restored pre-trade copy would
+  // put the item back): both ended without another write.
+  EXPECT_FALSE(alice->IsActive());
+  EXPECT_FALSE(bob->IsActive());
+  backend->lose_ = false;
+  auto a = *store->View("alice");
+  auto b = *store->View("bob");
+  EXPECT_EQ(a->data, (json::value{{"item", false}}));
+  EXPECT_EQ(b->data, (json::value{{"item", true}}));
+  guard.reset();
+  loop.join();
+}
+
+}  // namespace
+}  // namespace holdfast

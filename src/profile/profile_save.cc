@@ -26,6 +26,10 @@ void RunIdleTasks(const std::shared_ptr<Profile>& profile) {
 void End(const std::shared_ptr<Profile>& profile, EndReason reason, const Status& status) {
   ProfileState& s = ProfileAccess::State(*profile);
   if (!s.active.exchange(false)) return;
+  struct RunIdleAfter {  // work waiting for this profile to go idle learns it has ended
+    const std::shared_ptr<Profile>& profile;
+    ~RunIdleAfter() { RunIdleTasks(profile); }
+  } run_idle_after{profile};
   if (s.timer) s.timer->cancel();
   s.core->Forget(s.key);
   profile->last_save.Emit(reason);
@@ -104,8 +108,11 @@ void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> ba
 void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> batch) {
   ProfileState& s = ProfileAccess::State(*profile);
   const bool release = std::any_of(batch.begin(), batch.end(), [](auto& w) { return w.release; });
+  // Handled messages go out only together with the data holding their effects: a renewal that
+  // removed them from the inbox without the data would lose an acknowledged message.
   const bool with_data =
-      std::any_of(batch.begin(), batch.end(), [](auto& w) { return w.with_data; }) || release;
+      std::any_of(batch.begin(), batch.end(), [](auto& w) { return w.with_data; }) || release ||
+      !s.processed_unsaved.empty();
   if (!s.ending) profile->before_save.Emit();  // the last chance to mutate
   if (release) s.ending = true;                // from here on, changes are refused
 
@@ -217,6 +224,10 @@ void RunWhenIdle(const std::shared_ptr<Profile>& profile, std::function<void()> 
   ProfileState& s = ProfileAccess::State(*profile);
   s.on_idle.push_back(std::move(task));
   RunIdleTasks(profile);
+}
+
+void AbandonSession(const std::shared_ptr<Profile>& profile, const Status& cause) {
+  End(profile, EndReason::kLost, cause);
 }
 
 void FinishTrade(const std::shared_ptr<Profile>& profile) {

@@ -133,6 +133,9 @@ void DeliverInbox(const std::shared_ptr<Profile>& profile);
 void StartAutosave(const std::shared_ptr<Profile>& profile);
 void RunWhenIdle(const std::shared_ptr<Profile>& profile, std::function<void()> task);
 void FinishTrade(const std::shared_ptr<Profile>& profile);
+// Ends the session without writing anything more (reason kLost): for when this process can no
+// longer know what is stored. The lock expires with its lease.
+void AbandonSession(const std::shared_ptr<Profile>& profile, const Status& cause);
 
 // Fills members of `data` missing from `template_data`, recursively through objects.
 void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data);

@@ -126,14 +126,33 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
          done]() mutable {
           request_a.data = ParseJson(bytes_a).value_or(boost::json::value());
           request_b.data = ParseJson(bytes_b).value_or(boost::json::value());
+          // A trade writes absolute snapshots and no other save of either profile runs while it
+          // commits, so repeating it after an unknown outcome cannot apply anything twice.
           auto committed = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
                                                   b->key(), ProfileAccess::State(*b).id, request_b);
+          for (int retry = 1;
+               retry < 5 && !committed && committed.error().code() == StatusCode::kOutcomeUnknown;
+               ++retry) {
+            core->options().clock->SleepFor(std::chrono::milliseconds(50 * retry));
+            committed = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
+                                               b->key(), ProfileAccess::State(*b).id, request_b);
+          }
           core->ReportOutcome("trade", a->key() + "+" + b->key(),
                               committed ? Status::Ok() : committed.error());
           boost::asio::post(owner, [a, b, committed = std::move(committed), request_a, request_b,
                                     snapshot_a, snapshot_b, restore, done]() mutable {
+            if (!committed && committed.error().code() == StatusCode::kOutcomeUnknown) {
+              // It may have committed. Restoring would let a later save undo one side of it, so
+              // both sessions end here without writing; their leases then expire.
+              ProfileAccess::State(*a).trading = false;
+              ProfileAccess::State(*b).trading = false;
+              internal::AbandonSession(a, committed.error());
+              internal::AbandonSession(b, committed.error());
+              done(committed.error());
+              return;
+            }
             if (!committed) {
-              restore(committed.error());
+              restore(committed.error());  // definitely not applied
               return;
             }
             ProfileAccess::State(*a).trading = false;

@@ -9,6 +9,7 @@ packages=(
   libexpected-dev libsqlite3-dev sqlite3 libpq-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  spin
 )
 
 missing=()

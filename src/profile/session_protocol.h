@@ -96,7 +96,9 @@ class SessionProtocol {
   };
   std::vector<Result<Saved>> SaveMany(std::span<const SaveItem> items);
 
-  // Fenced atomic commit of two profiles' data (both leases renewed).
+  // Fenced atomic commit of two profiles' data (both leases renewed). A convenience for tests:
+  // it commits no handled message ids, so a caller with handled messages must use the
+  // SaveRequest overload below (ProfileStore does) or a gift could be applied twice.
   Result<std::pair<Saved, Saved>> Trade(std::string_view key_a, const SessionId& id_a,
                                         boost::json::value data_a, std::string_view key_b,
                                         const SessionId& id_b, boost::json::value data_b);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <ostream>
 #include <random>
@@ -327,6 +328,40 @@ TEST(ParseJsonTest, MessageDoesNotDumpLongStrings) {
   }
 }
 
+TEST(ParseJsonTest, FirstProblemInDocumentOrderIsReported) {
+  // The duplicate comes before the trailing comma, so it is the one reported.
+  auto duplicate_first = ParseJson(R"({"a":1,"a":2,"b":[1,]})");
+  ASSERT_FALSE(duplicate_first.has_value());
+  ASSERT_NE(duplicate_first.error().detail(), nullptr);
+  EXPECT_EQ(duplicate_first.error().detail()->rule, "json_duplicate_key");
+  auto syntax_first = ParseJson(R"({"a":[1,],"a":2})");
+  ASSERT_FALSE(syntax_first.has_value());
+  ASSERT_NE(syntax_first.error().detail(), nullptr);
+  EXPECT_EQ(syntax_first.error().detail()->rule, "json_syntax");
+  EXPECT_EQ(syntax_first.error().detail()->path, "/a/1");
+}
+
+TEST(ParseJsonTest, DuplicatesThatCollapseAnObjectAreFound) {
+  // Boost keeps the last of duplicate keys; every way an object can shrink must be caught.
+  for (const char* text : {R"({"x":{"k":1,"k":2,"k":3}})", R"([{"a":1,"b":2},{"k":1,"k":2}])",
+                           R"({"a":1,"b":{"c":1,"d":2},"a":3})"}) {
+    auto parsed = ParseJson(text);
+    ASSERT_FALSE(parsed.has_value()) << text;
+    ASSERT_NE(parsed.error().detail(), nullptr);
+    EXPECT_EQ(parsed.error().detail()->rule, "json_duplicate_key") << text;
+  }
+}
+
+TEST(ParseJsonTest, EachParseStartsClean) {
+  // Parsers are reused per thread: a refused or unfinished document must leave nothing behind.
+  for (const char* bad : {R"({"a":[1,)", R"({"a":1,"a":2})", "1e400", "[1] 2"}) {
+    ASSERT_FALSE(ParseJson(bad).has_value()) << bad;
+    auto parsed = ParseJson(R"({"b":[true,{"c":"d"}]})");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error();
+    EXPECT_EQ(*parsed, (bj::object{{"b", bj::array{true, bj::object{{"c", "d"}}}}}));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // ValidateJson on values built in memory.
 
@@ -460,6 +495,63 @@ TEST(SerializeJsonTest, UnvalidatedValuesStillProduceValidJson) {
       bj::array{std::nan(""), std::numeric_limits<double>::infinity(), "a\xFFz"};
   EXPECT_EQ(SerializeJson(value), R"([null,null,"a\ufffdz"])");
   EXPECT_TRUE(ParseJson(SerializeJson(value)).has_value());
+}
+
+// The escaping rules one character at a time, to check the writer's bulk copies against.
+std::string ReferenceEscape(std::string_view s) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0xFF) {
+      out += "\\ufffd";  // the only invalid byte the test below uses
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+TEST(SerializeJsonTest, SpecialCharactersAtEveryOffset) {
+  for (const std::string& special : std::initializer_list<std::string>{
+           "\"", "\\", "\n", std::string(1, '\x01'), std::string(1, '\0'), "\x7f", "\xC3\xA9",
+           "\xF0\x9F\x98\x80", "\xFF"}) {
+    for (std::size_t length = 0; length <= 40; ++length) {
+      for (std::size_t at = 0; at <= length; ++at) {
+        std::string text(length, 'a');
+        text.insert(at, special);
+        EXPECT_EQ(SerializeJson(bj::string(bj::string_view(text.data(), text.size()))),
+                  ReferenceEscape(text));
+      }
+    }
+  }
+}
+
+TEST(SerializeJsonTest, LargeDocumentMatchesPrettyAndRoundTrips) {
+  bj::array items;
+  for (int i = 0; i < 5000; ++i) {
+    items.push_back(bj::object{{"id", i},
+                               {"name", "item \"" + std::to_string(i) + "\"\n"},
+                               {"weight", i * 0.25},
+                               {"tags", bj::array{"a", "b\xC3\xA9"}}});
+  }
+  const bj::value value = bj::object{{"items", std::move(items)}};
+  const std::string compact = SerializeJson(value);
+  auto parsed = ParseJson(compact);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error();
+  EXPECT_EQ(*parsed, value);
+  auto from_pretty = ParseJson(PrettyJson(value));
+  ASSERT_TRUE(from_pretty.has_value()) << from_pretty.error();
+  EXPECT_EQ(SerializeJson(*from_pretty), compact);
 }
 
 TEST(SerializeJsonTest, VeryDeepValueDoesNotOverflowTheStack) {

@@ -12,8 +12,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "holdfast/json.h"
@@ -24,18 +27,83 @@ namespace {
 
 namespace bj = boost::json;
 
-void AppendEscapedString(std::string* out, std::string_view s) {
+// The output buffer: the string is grown ahead (doubling) and written through a pointer, so a
+// token costs one capacity check and a copy, not a checked append per character. Finish() cuts
+// the string to what was written.
+class Output {
+ public:
+  // A pointer to at least `n` writable bytes at the end of the output; Advance() commits them.
+  char* Ensure(std::size_t n) {
+    if (buffer_.size() - size_ < n) Grow(n);
+    return buffer_.data() + size_;
+  }
+  void Advance(std::size_t n) { size_ += n; }
+
+  void Put(char c) {
+    *Ensure(1) = c;
+    ++size_;
+  }
+  void Append(std::string_view s) {
+    std::memcpy(Ensure(s.size()), s.data(), s.size());
+    size_ += s.size();
+  }
+  void AppendSpaces(std::size_t n) {
+    std::memset(Ensure(n), ' ', n);
+    size_ += n;
+  }
+
+  std::string Finish() {
+    buffer_.resize(size_);
+    return std::move(buffer_);
+  }
+
+ private:
+  void Grow(std::size_t n) {
+    std::size_t capacity = buffer_.size() < 256 ? 256 : buffer_.size() * 2;
+    while (capacity - size_ < n) capacity *= 2;
+    buffer_.resize(capacity);
+  }
+
+  std::string buffer_;
+  std::size_t size_ = 0;
+};
+
+// Bytes that need a look before they are copied: controls, '"', '\\' and everything non-ASCII
+// (checked as UTF-8).
+constexpr bool NeedsCare(unsigned char c) { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\'; }
+
+// Whether any of the eight bytes in `x` NeedsCare (exact for "any", not for which one).
+constexpr bool AnyNeedsCare(std::uint64_t x) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+  const std::uint64_t quote = has_zero(x ^ (kOnes * '"'));
+  const std::uint64_t backslash = has_zero(x ^ (kOnes * '\\'));
+  return ((x & kHigh) | below_space | quote | backslash) != 0;
+}
+
+void AppendEscapedString(Output* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
+  out->Put('"');
+  const char* const data = s.data();
+  const std::size_t size = s.size();
   std::size_t run_start = 0;
   std::size_t pos = 0;
-  auto flush = [&] { out->append(s.substr(run_start, pos - run_start)); };
-  while (pos < s.size()) {
-    const auto c = static_cast<unsigned char>(s[pos]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      ++pos;
-      continue;
+  auto flush = [&] {
+    if (pos > run_start) out->Append(std::string_view(data + run_start, pos - run_start));
+  };
+  while (pos < size) {
+    // Skip plain ASCII eight bytes at a time, then byte by byte up to the next byte to look at.
+    while (size - pos >= 8) {
+      std::uint64_t chunk;
+      std::memcpy(&chunk, data + pos, sizeof chunk);
+      if (AnyNeedsCare(chunk)) break;
+      pos += 8;
     }
+    while (pos < size && !NeedsCare(static_cast<unsigned char>(data[pos]))) ++pos;
+    if (pos == size) break;
+    const auto c = static_cast<unsigned char>(data[pos]);
     if (c >= 0x80) {
       char32_t code_point;
       const std::size_t len = internal::DecodeUtf8(s, pos, &code_point);
@@ -44,47 +112,50 @@ void AppendEscapedString(std::string* out, std::string_view s) {
         continue;
       }
       flush();
-      out->append("\\ufffd");
+      out->Append("\\ufffd");
       run_start = ++pos;
       continue;
     }
     flush();
     switch (c) {
       case '"':
-        out->append("\\\"");
+        out->Append("\\\"");
         break;
       case '\\':
-        out->append("\\\\");
+        out->Append("\\\\");
         break;
       case '\b':
-        out->append("\\b");
+        out->Append("\\b");
         break;
       case '\f':
-        out->append("\\f");
+        out->Append("\\f");
         break;
       case '\n':
-        out->append("\\n");
+        out->Append("\\n");
         break;
       case '\r':
-        out->append("\\r");
+        out->Append("\\r");
         break;
       case '\t':
-        out->append("\\t");
+        out->Append("\\t");
         break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xF]);
+      default: {
+        char* p = out->Ensure(6);
+        std::memcpy(p, "\\u00", 4);
+        p[4] = kHex[c >> 4];
+        p[5] = kHex[c & 0xF];
+        out->Advance(6);
+      }
     }
     run_start = ++pos;
   }
   flush();
-  out->push_back('"');
+  out->Put('"');
 }
 
-void AppendDouble(std::string* out, double d) {
+void AppendDouble(Output* out, double d) {
   if (!std::isfinite(d)) {
-    out->append("null");
+    out->Append("null");
     return;
   }
   char buffer[64];
@@ -92,37 +163,38 @@ void AppendDouble(std::string* out, double d) {
   const std::string_view text(buffer, static_cast<std::size_t>(result.ptr - buffer));
   const std::size_t e = text.find('e');
   if (e == std::string_view::npos) {
-    out->append(text);
-    if (text.find('.') == std::string_view::npos) out->append(".0");
+    out->Append(text);
+    if (text.find('.') == std::string_view::npos) out->Append(".0");
     return;
   }
   // "1e+21" -> "1e21", "2.5e-07" -> "2.5e-7".
-  out->append(text.substr(0, e + 1));
+  out->Append(text.substr(0, e + 1));
   std::size_t digits = e + 1;
   if (text[digits] == '+') {
     ++digits;
   } else if (text[digits] == '-') {
-    out->push_back('-');
+    out->Put('-');
     ++digits;
   }
   while (digits + 1 < text.size() && text[digits] == '0') ++digits;
-  out->append(text.substr(digits));
+  out->Append(text.substr(digits));
 }
 
 template <typename Int>
-void AppendInteger(std::string* out, Int i) {
-  char buffer[24];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, i);
-  out->append(buffer, result.ptr);
+void AppendInteger(Output* out, Int i) {
+  constexpr std::size_t kMaxChars = 24;  // 20 digits and a sign
+  char* p = out->Ensure(kMaxChars);
+  const auto result = std::to_chars(p, p + kMaxChars, i);
+  out->Advance(static_cast<std::size_t>(result.ptr - p));
 }
 
-void AppendScalar(std::string* out, const bj::value& v) {
+void AppendScalar(Output* out, const bj::value& v) {
   switch (v.kind()) {
     case bj::kind::null:
-      out->append("null");
+      out->Append("null");
       break;
     case bj::kind::bool_:
-      out->append(v.get_bool() ? "true" : "false");
+      out->Append(v.get_bool() ? "true" : "false");
       break;
     case bj::kind::int64:
       AppendInteger(out, v.get_int64());
@@ -146,32 +218,35 @@ void AppendScalar(std::string* out, const bj::value& v) {
 
 // `indent` 0 writes the compact form; otherwise one element per line, `indent` spaces per level.
 std::string Write(const bj::value& root, std::size_t indent) {
+  // An open container: `array` or `object` is set, `next` indexes its next element.
   struct Frame {
-    const bj::value* container;
+    const bj::array* array;
+    const bj::object* object;
     std::size_t next;
+    std::size_t size;
   };
-  std::string out;
+  Output out;
   std::vector<Frame> frames;
   auto newline = [&](std::size_t depth) {
     if (indent == 0) return;
-    out.push_back('\n');
-    out.append(depth * indent, ' ');
+    out.Put('\n');
+    out.AppendSpaces(depth * indent);
   };
   // Writes `v`, or opens it when it is a non-empty container.
   auto begin_value = [&](const bj::value& v) {
-    if (v.is_array()) {
-      if (v.get_array().empty()) {
-        out.append("[]");
+    if (const bj::array* array = v.if_array()) {
+      if (array->empty()) {
+        out.Append("[]");
       } else {
-        out.push_back('[');
-        frames.push_back(Frame{&v, 0});
+        out.Put('[');
+        frames.push_back(Frame{array, nullptr, 0, array->size()});
       }
-    } else if (v.is_object()) {
-      if (v.get_object().empty()) {
-        out.append("{}");
+    } else if (const bj::object* object = v.if_object()) {
+      if (object->empty()) {
+        out.Append("{}");
       } else {
-        out.push_back('{');
-        frames.push_back(Frame{&v, 0});
+        out.Put('{');
+        frames.push_back(Frame{nullptr, object, 0, object->size()});
       }
     } else {
       AppendScalar(&out, v);
@@ -181,28 +256,26 @@ std::string Write(const bj::value& root, std::size_t indent) {
   begin_value(root);
   while (!frames.empty()) {
     Frame& frame = frames.back();
-    const bool is_array = frame.container->is_array();
-    const std::size_t size =
-        is_array ? frame.container->get_array().size() : frame.container->get_object().size();
-    if (frame.next == size) {
+    if (frame.next == frame.size) {
+      const bool is_array = frame.array != nullptr;
       frames.pop_back();
       newline(frames.size());
-      out.push_back(is_array ? ']' : '}');
+      out.Put(is_array ? ']' : '}');
       continue;
     }
-    if (frame.next > 0) out.push_back(',');
+    if (frame.next > 0) out.Put(',');
     newline(frames.size());
     const std::size_t i = frame.next++;
-    if (is_array) {
-      begin_value(frame.container->get_array()[i]);  // may invalidate `frame`
+    if (frame.array != nullptr) {
+      begin_value((*frame.array)[i]);  // may invalidate `frame`
     } else {
-      const auto& member = *(frame.container->get_object().begin() + i);
+      const bj::key_value_pair& member = *(frame.object->begin() + i);
       AppendEscapedString(&out, std::string_view(member.key().data(), member.key().size()));
-      out.append(indent == 0 ? ":" : ": ");
-      begin_value(member.value());
+      out.Append(indent == 0 ? ":" : ": ");
+      begin_value(member.value());  // may invalidate `frame`
     }
   }
-  return out;
+  return out.Finish();
 }
 
 }  // namespace

@@ -47,12 +47,13 @@ class ProfileRegressionTest : public ::testing::Test {
 TEST_F(ProfileRegressionTest, AutosaveInFlightAfterCloseDoesNotRelock) {
   auto store = Open("A");
   auto profile = *store->StartSession("p1", {}, ctx_.get_executor());
-  std::future<Status> save, end;
+  std::promise<std::pair<std::future<Status>, std::future<Status>>> started;
   boost::asio::post(ctx_, [&] {
-    save = profile->AsyncSave(boost::asio::use_future);       // in flight...
-    end = profile->AsyncEndSession(boost::asio::use_future);  // ...when the close comes
+    auto in_flight = profile->AsyncSave(boost::asio::use_future);    // in flight...
+    auto close = profile->AsyncEndSession(boost::asio::use_future);  // ...when the close comes
+    started.set_value({std::move(in_flight), std::move(close)});
   });
-  while (!end.valid()) std::this_thread::yield();
+  auto [save, end] = started.get_future().get();
   EXPECT_TRUE(save.get().ok());
   EXPECT_TRUE(end.get().ok());
   // Several renew intervals later the profile is still free.
@@ -68,14 +69,15 @@ TEST_F(ProfileRegressionTest, TwoFinalSavesRacingOnTwoServersNeverBothLand) {
   auto b = Open("B");
   auto old_session = *slow_a->StartSession("p1", {}, ctx_.get_executor());
   auto new_session = *b->StartSession("p1", {.wait = milliseconds(0)}, ctx_.get_executor());
-  std::future<Status> end_a, end_b;
+  std::promise<std::pair<std::future<Status>, std::future<Status>>> started;
   boost::asio::post(ctx_, [&] {
     (void)old_session->Mutate([](json::value& d) { d = json::object{{"from", "A"}}; });
     (void)new_session->Mutate([](json::value& d) { d = json::object{{"from", "B"}}; });
-    end_a = old_session->AsyncEndSession(boost::asio::use_future);
-    end_b = new_session->AsyncEndSession(boost::asio::use_future);
+    auto from_a = old_session->AsyncEndSession(boost::asio::use_future);
+    auto from_b = new_session->AsyncEndSession(boost::asio::use_future);
+    started.set_value({std::move(from_a), std::move(from_b)});
   });
-  while (!end_b.valid()) std::this_thread::yield();
+  auto [end_a, end_b] = started.get_future().get();
   EXPECT_EQ(end_a.get().code(), StatusCode::kFailedPrecondition);  // fenced out
   EXPECT_TRUE(end_b.get().ok());
   auto stored = (*service_->GetDataStore("profiles")->Get("p1"))->value;

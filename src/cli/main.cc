@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli_context.h"
+#include "commands_demo.h"
 
 #ifndef HOLDFAST_VERSION_STRING
 #define HOLDFAST_VERSION_STRING "unknown"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   AddListingCommands(app, chosen);
   AddOrderedCommands(app, chosen);
   AddTransferCommands(app, chosen);
+  AddDemoCommands(app, chosen);
 
   try {
     app.parse(argc, argv);

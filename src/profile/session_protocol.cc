@@ -47,6 +47,15 @@ bool IsSessionLost(const Status& status) {
          status.detail()->rule == "session_lost";
 }
 
+Result<ProfileRecord> SessionProtocol::RecordOrNew(const UpdateContext& context) const {
+  if (context.current != nullptr) return DecodeProfileRecord(*context.current, options_.schema);
+  ProfileRecord record;
+  record.data = options_.template_data;
+  record.schema = options_.schema;
+  record.created = context.now;
+  return record;
+}
+
 SessionProtocol::SessionProtocol(std::shared_ptr<const DataStoreService> service, DataStore store,
                                  ProtocolOptions options, std::shared_ptr<Clock> clock)
     : service_(std::move(service)),
@@ -64,19 +73,12 @@ Result<SessionProtocol::Outcome> SessionProtocol::TryAcquire(std::string_view ke
   bool stolen = false;
   auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
     refused = Status::Ok();
-    ProfileRecord record;
-    if (context.current == nullptr) {
-      record.data = options_.template_data;
-      record.schema = options_.schema;
-      record.created = context.now;
-    } else {
-      auto decoded = DecodeProfileRecord(*context.current, options_.schema);
-      if (!decoded) {
-        refused = decoded.error();  // corrupt or newer: never overwritten
-        return CancelUpdate{};
-      }
-      record = std::move(*decoded);
+    auto decoded = RecordOrNew(context);
+    if (!decoded) {
+      refused = decoded.error();  // corrupt or newer: never overwritten
+      return CancelUpdate{};
     }
+    ProfileRecord record = std::move(*decoded);
     const bool free = !record.session || record.session->lease_until <= context.now ||
                       record.session->owner == options_.server_id;
     holder = record.session;
@@ -301,28 +303,12 @@ Result<std::pair<Saved, Saved>> SessionProtocol::Trade(std::string_view key_a,
         refused = Status::Ok();
         std::vector<UpdateDecision> writes;
         for (int i = 0; i < 2; ++i) {
-          if (current[i].current == nullptr) {
-            refused = SessionLostError(names[i], "the profile was removed");
-            return {CancelUpdate{}, CancelUpdate{}};
-          }
-          auto record = DecodeProfileRecord(*current[i].current, options_.schema);
+          auto record = ApplySave(names[i], *ids[i], *requests[i], current[i], saved[i]);
           if (!record) {
             refused = record.error();
             return {CancelUpdate{}, CancelUpdate{}};
           }
-          if (!Fenced(*record, *ids[i])) {
-            refused = SessionLostError(names[i], LostReason(*record));
-            return {CancelUpdate{}, CancelUpdate{}};
-          }
-          record->data = *requests[i]->data;
-          MarkProcessed(*record, requests[i]->processed_messages, options_.processed_memory);
-          record->session->lease_until = current[i].now + options_.lease;
-          saved[i].lease_until = record->session->lease_until;
-          saved[i].inbox = record->inbox;
-          saved[i].release_requested = record->request && record->request->by != ids[i]->owner &&
-                                       record->request->at + options_.lease > current[i].now;
-          writes.push_back(
-              WriteValue{EncodeProfileRecord(*record), requests[i]->user_ids, std::nullopt});
+          writes.push_back(WriteValue{std::move(*record), requests[i]->user_ids, std::nullopt});
         }
         return writes;
       });
@@ -346,19 +332,12 @@ Result<bool> SessionProtocol::Send(std::string_view key, std::string_view messag
   auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
     refused = Status::Ok();
     added = false;
-    ProfileRecord record;
-    if (context.current == nullptr) {
-      record.data = options_.template_data;
-      record.schema = options_.schema;
-      record.created = context.now;
-    } else {
-      auto decoded = DecodeProfileRecord(*context.current, options_.schema);
-      if (!decoded) {
-        refused = decoded.error();
-        return CancelUpdate{};
-      }
-      record = std::move(*decoded);
+    auto decoded = RecordOrNew(context);
+    if (!decoded) {
+      refused = decoded.error();  // corrupt or newer: never overwritten
+      return CancelUpdate{};
     }
+    ProfileRecord record = std::move(*decoded);
     const auto same = [&](const InboxMessage& m) { return m.id == message_id; };
     if (std::any_of(record.inbox.begin(), record.inbox.end(), same) ||
         std::find(record.processed.begin(), record.processed.end(), message_id) !=

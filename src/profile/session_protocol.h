@@ -132,6 +132,8 @@ class SessionProtocol {
                              Acquired& acquired);
   void WithdrawRequest(std::string_view key);
   Result<Saved> SaveOnce(std::string_view key, const SessionId& id, const SaveRequest& request);
+  // The stored record, or a new one from the template when the key is absent.
+  Result<ProfileRecord> RecordOrNew(const UpdateContext& context) const;
   // The fenced save of one record as read: the record to write, or why not.
   Result<boost::json::value> ApplySave(std::string_view key, const SessionId& id,
                                        const SaveRequest& request, const UpdateContext& context,

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -30,7 +31,7 @@ namespace holdfast {
 
 // Bumped when a method is added or a contract changes. Appending methods with default
 // implementations keeps old backends compiling (the SQLite VFS rule).
-inline constexpr int kBackendInterfaceVersion = 1;
+inline constexpr int kBackendInterfaceVersion = 2;  // 2: Subscribe, Mutation::notify
 
 // Addresses one entry of a (non-ordered) data store.
 struct EntryKey {
@@ -84,6 +85,10 @@ struct Mutation {
   std::string metadata = "{}";
   std::string op_id;  // unique per logical operation; repeated unchanged on retries
   VersionRetention retention;
+  // Announce this write to subscribers (Backend::Subscribe) once it commits. Used for writes
+  // that another process may be waiting for (a release request, a release); ignored by backends
+  // without change notifications.
+  bool notify = false;
 };
 
 // Header of a version that a Commit wrote.
@@ -157,6 +162,17 @@ struct OrderedRangeQuery {
   int limit = 100;
 };
 
+// Receives the key of a committed write that had Mutation::notify set, from any process sharing
+// the backend. Called on a backend-owned thread: it must be quick and must not block or call the
+// backend itself (post the work elsewhere).
+using ChangeListener = std::function<void(const EntryKey& key)>;
+
+// A live subscription; destroying it stops delivery (no call starts after the destructor returns).
+class ChangeSubscription {
+ public:
+  virtual ~ChangeSubscription() = default;
+};
+
 // What a backend can do. Callers check before relying on a feature.
 struct BackendCapabilities {
   int interface_version = kBackendInterfaceVersion;
@@ -212,6 +228,15 @@ class Backend {
   // 1-based position of `key` in the given direction (ties broken by key); nullopt if absent.
   virtual Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
                                                           SortDirection direction) = 0;
+
+  // Change notifications (interface version 2). Delivery is best effort: a notification may be
+  // late, repeated or lost (a dropped connection, a full queue), so a caller that waits for a
+  // change must also poll; notifications only make it faster, never safer. Returns nullptr when
+  // Capabilities().change_notifications is false.
+  virtual std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) {
+    (void)listener;
+    return nullptr;
+  }
 };
 
 // Forwards every call to a target; override only what you change (LevelDB's EnvWrapper).
@@ -258,6 +283,9 @@ class BackendWrapper : public Backend {
   Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
                                                   SortDirection direction) override {
     return target_->OrderedRank(key, direction);
+  }
+  std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override {
+    return target_->Subscribe(std::move(listener));
   }
 
  private:

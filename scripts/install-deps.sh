@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libexpected-dev libsqlite3-dev sqlite3 libpq-dev
+  postgresql-15 postgresql-client-15
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   spin
@@ -29,5 +30,12 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Tests start their own throw-away PostgreSQL clusters (scripts/pg-cluster.sh); the package must
+# not create and start a system-wide one.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+  $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" |
+    $SUDO tee /etc/postgresql-common/createcluster.d/holdfast-no-main-cluster.conf >/dev/null
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,16 +1,23 @@
 #include "holdfast/store_uri.h"
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <charconv>
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "holdfast/memory_backend.h"
+#include "holdfast/postgres_backend.h"
 #include "holdfast/sqlite_backend.h"
 
 namespace holdfast {
 namespace {
 
 constexpr std::string_view kAcceptedForms =
-    "accepted forms: 'sqlite:PATH', 'sqlite:PATH?unsafe=1', 'memory:'";
+    "accepted forms: 'sqlite:PATH', 'sqlite:PATH?unsafe=1', 'memory:', "
+    "'postgres://user@host:port/db?schema=S&pool_size=N&request_timeout_ms=T"
+    "&statement_timeout_ms=T&<libpq parameters>'";
 
 Status BadUri(std::string_view uri, std::string_view problem) {
   return InvalidArgumentError("open_backend '" + std::string(uri) + "': " + std::string(problem) +
@@ -35,6 +42,43 @@ Result<std::shared_ptr<Backend>> OpenSqliteUri(std::string_view uri, std::string
   return OpenSqliteBackend(options);
 }
 
+// postgres:// and postgresql:// URIs go to libpq after Holdfast's own parameters are taken out.
+Result<std::shared_ptr<Backend>> OpenPostgresUri(std::string_view uri) {
+  auto parsed = boost::urls::parse_uri(uri);
+  if (!parsed) return Err(BadUri(uri, "not a valid URI (" + parsed.error().message() + ")"));
+  boost::urls::url url(*parsed);
+  PostgresOptions options;
+  auto take_int = [&](std::string_view name, auto set) -> Status {
+    auto it = url.params().find(name);
+    if (it == url.params().end()) return Status::Ok();
+    const std::string value = (*it).value;
+    long long number = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size() || number <= 0) {
+      return BadUri(uri,
+                    "'" + std::string(name) + "' must be a positive integer, got '" + value + "'");
+    }
+    set(number);
+    url.params().erase(it);
+    return Status::Ok();
+  };
+  HOLDFAST_RETURN_IF_ERROR(
+      take_int("pool_size", [&](long long n) { options.pool_size = static_cast<int>(n); }));
+  HOLDFAST_RETURN_IF_ERROR(take_int("request_timeout_ms", [&](long long n) {
+    options.request_timeout = std::chrono::milliseconds(n);
+  }));
+  HOLDFAST_RETURN_IF_ERROR(take_int("statement_timeout_ms", [&](long long n) {
+    options.statement_timeout = std::chrono::milliseconds(n);
+  }));
+  if (auto it = url.params().find("schema"); it != url.params().end()) {
+    options.schema = (*it).value;
+    url.params().erase(it);
+  }
+  if (url.params().empty()) url.remove_query();
+  options.conninfo = std::string(url.buffer());
+  return OpenPostgresBackend(options);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Backend>> OpenBackend(std::string_view uri) {
@@ -43,6 +87,7 @@ Result<std::shared_ptr<Backend>> OpenBackend(std::string_view uri) {
   const std::string_view scheme = uri.substr(0, colon);
   const std::string_view rest = uri.substr(colon + 1);
   if (scheme == "sqlite") return OpenSqliteUri(uri, rest);
+  if (scheme == "postgres" || scheme == "postgresql") return OpenPostgresUri(uri);
   if (scheme == "memory") {
     if (!rest.empty()) return Err(BadUri(uri, "'memory:' takes no path or options"));
     return NewMemoryBackend();

@@ -1,0 +1,53 @@
+// The PostgreSQL backend: the production store for game servers on many machines. Built on
+// libpq's C API: a pool of connections in pipeline mode with prepared statements, bounded waits
+// on every socket operation, TCP keepalives and server-side statement timeouts, reconnection with
+// backoff, versioned migrations, and LISTEN/NOTIFY change notifications for push hand-off.
+// Lease and version times come from the database's clock. See docs/postgres.md.
+// Thread safety: all methods may be called concurrently.
+#ifndef HOLDFAST_POSTGRES_BACKEND_H_
+#define HOLDFAST_POSTGRES_BACKEND_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "holdfast/backend.h"
+#include "holdfast/clock.h"
+
+namespace holdfast {
+
+struct PostgresOptions {
+  // A libpq connection URI or keyword string: "postgres://user@host:port/db?sslmode=...".
+  std::string conninfo;
+  // The PostgreSQL schema (namespace) holding Holdfast's tables; created when missing. Lets
+  // several games or test runs share one database.
+  std::string schema = "public";
+  // Most connections the pool opens (the listener connection is extra).
+  int pool_size = 8;
+  // Bound on one request: waiting for a pooled connection plus every round trip. Past it the
+  // connection is closed and the call fails (kUnavailable, or kOutcomeUnknown for a commit).
+  std::chrono::milliseconds request_timeout{10'000};
+  // Server-side statement_timeout and idle_in_transaction_session_timeout: a stuck or paused
+  // client cannot hold row locks longer than this.
+  std::chrono::milliseconds statement_timeout{5'000};
+  std::chrono::milliseconds connect_timeout{5'000};
+  // TCP keepalive idle time: a dead peer is noticed within about idle + 3 * 1 s.
+  std::chrono::seconds keepalive_idle{5};
+  // Called with each warning found at start-up (unsafe durability settings). Default: stderr.
+  std::function<void(const std::string&)> on_warning;
+  // Test hook. Default (null): the database's clock (clock_timestamp()) for leases and versions.
+  std::shared_ptr<Clock> clock;
+};
+
+// Connects, checks the server's durability settings (fsync, synchronous_commit,
+// full_page_writes: unsafe values are reported through on_warning), and creates or migrates the
+// tables. Fails with kDataLoss, touching nothing, when the schema is newer than this build.
+Result<std::shared_ptr<Backend>> OpenPostgresBackend(const PostgresOptions& options);
+
+// The schema version this build writes.
+inline constexpr int kPostgresSchemaVersion = 1;
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_POSTGRES_BACKEND_H_

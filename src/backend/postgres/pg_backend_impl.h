@@ -1,0 +1,90 @@
+// PostgresBackend: the Backend implementation over PostgreSQL. Internal header; the public entry
+// point is OpenPostgresBackend (holdfast/postgres_backend.h).
+//
+// Concurrency design. Every call checks a connection out of PgPool and sends its statements as
+// pipelines (one round trip each). A commit is two round trips in one READ COMMITTED transaction:
+//   1. BEGIN; per key, in key order: lock the key's row in holdfast_entry_keys (created as a
+//      placeholder when the key is new) and read the latest version's header; the time.
+//   2. the decided writes (new version, key row, retention), pg_notify for notify mutations,
+//      COMMIT.
+// Keys are locked in one global order, so concurrent multi-key commits cannot deadlock; the rows
+// stay locked until COMMIT, so the conditions checked in 1 still hold in 2. Serialization
+// failures, deadlocks and unique violations (nothing applied) are retried inside Commit. A
+// connection lost after COMMIT was sent makes the outcome unknown: kOutcomeUnknown, resolved by
+// the caller with FindOperation, never by writing again blindly.
+#ifndef HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_
+#define HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/backend.h"
+#include "holdfast/postgres_backend.h"
+#include "postgres/pg_connection.h"
+#include "postgres/pg_listener.h"
+#include "postgres/pg_pool.h"
+
+namespace holdfast::pg_internal {
+
+inline constexpr std::size_t kMaxBatch = 500;
+
+class PostgresBackend final : public Backend {
+ public:
+  PostgresBackend(PostgresOptions options, PgConnectOptions connect);
+  ~PostgresBackend() override;
+
+  static Result<std::shared_ptr<Backend>> Open(const PostgresOptions& options);
+
+  BackendCapabilities Capabilities() const override;
+  Result<Timestamp> Now() override;
+
+  // Entries (pg_entries.cc).
+  Result<std::optional<StoredVersion>> Read(const EntryKey& key) override;
+  Result<std::optional<StoredVersion>> ReadVersion(const EntryKey& key,
+                                                   std::int64_t version) override;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override;
+  Result<std::optional<std::int64_t>> FindOperation(const EntryKey& key,
+                                                    std::string_view op_id) override;
+  Result<std::vector<KeyListing>> ListKeys(const ListKeysQuery& query) override;
+  Result<std::vector<StoredVersion>> ListVersions(const ListVersionsQuery& query) override;
+  Result<std::vector<std::string>> ListStores(std::string_view prefix, std::string_view after_name,
+                                              int limit) override;
+
+  // Ordered stores (pg_ordered.cc).
+  Result<std::optional<OrderedEntry>> OrderedRead(const OrderedKey& key) override;
+  Result<OrderedEntry> OrderedCommit(const OrderedMutation& mutation) override;
+  Result<std::vector<OrderedEntry>> OrderedRange(const OrderedRangeQuery& query) override;
+  Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
+                                                  SortDirection direction) override;
+
+  std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override;
+
+  const std::string& channel() const { return channel_; }
+
+ private:
+  Deadline NewDeadline() const;
+  // Runs one pipeline outside an explicit transaction; every statement must succeed.
+  Result<std::vector<PgResult>> Query(std::span<const PgQuery> queries, std::string_view context);
+  Result<std::vector<CommitResult>> CommitOnce(std::span<const Mutation> mutations, bool& retry);
+  Result<OrderedEntry> OrderedCommitOnce(const OrderedMutation& mutation, bool& retry);
+  // The commit's time: the database clock read after the locks, or the test clock.
+  Result<Timestamp> CommitTime(const std::vector<PgResult>& locked, std::size_t now_index) const;
+
+  const PostgresOptions options_;
+  const std::string channel_;
+  PgPool pool_;
+  PgListener listener_;
+};
+
+// Convenience for building pipelines.
+PgQuery Prepared(const char* name);
+PgQuery KeyQuery(const char* name, std::string_view store, std::string_view scope,
+                 std::string_view key);
+
+}  // namespace holdfast::pg_internal
+
+#endif  // HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_

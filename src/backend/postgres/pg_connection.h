@@ -1,0 +1,137 @@
+// PgConnection: one libpq connection in pipeline mode, non-blocking socket, every wait bounded by
+// a deadline. Queries go out as one pipeline ending in a sync point (one round trip), parameters
+// and results in binary format. Internal header; used by one thread at a time.
+#ifndef HOLDFAST_SRC_BACKEND_POSTGRES_PG_CONNECTION_H_
+#define HOLDFAST_SRC_BACKEND_POSTGRES_PG_CONNECTION_H_
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/status.h"
+
+namespace holdfast::pg_internal {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+// An owned PGresult with typed accessors for binary-format columns.
+class PgResult {
+ public:
+  PgResult() = default;
+  explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
+
+  ExecStatusType status() const;
+  bool ok() const;  // PGRES_COMMAND_OK or PGRES_TUPLES_OK
+  int rows() const { return result_ ? PQntuples(result_.get()) : 0; }
+  bool IsNull(int row, int column) const;
+  std::string Bytes(int row, int column) const;
+  std::int64_t Int(int row, int column) const;  // int8
+  bool Bool(int row, int column) const;
+  std::string SqlState() const;  // "" when none
+  std::string Message() const;
+
+ private:
+  std::shared_ptr<PGresult> result_;
+};
+
+// The parameters of one statement, all in binary format. Views passed in must outlive the call
+// that sends them.
+class PgParams {
+ public:
+  PgParams() = default;
+  // Moves keep owned bytes in place (deque elements never move); copies would not, so none.
+  PgParams(PgParams&&) = default;
+  PgParams& operator=(PgParams&&) = default;
+  PgParams(const PgParams&) = delete;
+  PgParams& operator=(const PgParams&) = delete;
+
+  PgParams& Bytes(std::string_view bytes);
+  PgParams& OwnedBytes(std::string bytes);  // kept inside the params
+  PgParams& Int(std::int64_t value);
+  PgParams& Bool(bool value);
+  PgParams& Null();
+
+  int size() const { return static_cast<int>(values_.size()); }
+  const char* const* values() const { return values_.data(); }
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  std::deque<std::string> owned_;  // a deque: elements never move
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+};
+
+// One statement of a pipeline: a prepared statement by name, or SQL text.
+struct PgQuery {
+  const char* prepared = nullptr;  // a name from the prepared-statement table, or null
+  std::string sql;                 // used when `prepared` is null
+  PgParams params;
+};
+
+// A statement prepared on every connection when it opens.
+struct PreparedStatement {
+  const char* name;
+  const char* sql;
+};
+
+struct PgConnectOptions {
+  std::string conninfo;
+  std::string schema;
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds statement_timeout{5'000};
+  std::chrono::seconds keepalive_idle{5};
+  std::string application_name = "holdfast";
+};
+
+class PgConnection {
+ public:
+  // Connects (bounded by connect_timeout), enters pipeline mode and prepares `statements`.
+  static Result<std::unique_ptr<PgConnection>> Open(const PgConnectOptions& options,
+                                                    std::span<const PreparedStatement> statements);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Sends `queries` as one pipeline and returns one result per query, errors included (a
+  // statement after a failed one is PGRES_PIPELINE_ABORTED). Fails (kUnavailable) only when the
+  // connection broke or `deadline` passed; the connection is then closed and broken() is true.
+  Result<std::vector<PgResult>> Run(std::span<const PgQuery> queries, Deadline deadline);
+
+  bool broken() const { return conn_ == nullptr; }
+  // Reads whatever the server sent while the connection sat idle, without waiting; false (and
+  // closed) when the server went away. The pool's health check on checkout.
+  bool Healthy();
+  // The server process serving this connection (for fault tests).
+  int backend_pid() const;
+
+ private:
+  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  Status Fail(std::string what);  // closes the connection; returns kUnavailable
+  Status Flush(Deadline deadline);
+  Result<PGresult*> NextResult(Deadline deadline);  // nullptr: end of one query's results
+  Status WaitSocket(bool for_write, Deadline deadline);
+
+  PGconn* conn_;
+};
+
+// The status for a failed statement: SQLSTATE class mapped to a code (see pg_connection.cc).
+Status StatusFromResult(const PgResult& result, std::string_view context);
+
+// Serialization failure, deadlock, or unique violation of a concurrent insert: nothing was
+// applied and the whole transaction may simply run again.
+bool IsRetryableConflict(const PgResult& result);
+
+std::string DescribeKey(std::string_view store, std::string_view scope, std::string_view key);
+
+}  // namespace holdfast::pg_internal
+
+#endif  // HOLDFAST_SRC_BACKEND_POSTGRES_PG_CONNECTION_H_

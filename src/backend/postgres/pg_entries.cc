@@ -1,0 +1,372 @@
+// The PostgresBackend's entry operations: reads, conditional commits with version retention, and
+// listings. See pg_backend_impl.h for the commit protocol and pg_schema.cc for the tables.
+#include <algorithm>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "postgres/pg_backend_impl.h"
+#include "postgres/pg_schema.h"
+#include "retention.h"
+
+namespace holdfast::pg_internal {
+namespace {
+
+constexpr int kCommitAttempts = 8;
+
+#define HOLDFAST_PG_LIST_COLUMNS \
+  "version, created_ms, updated_ms, deleted, op_id, user_ids, metadata"
+
+// Rows of read_latest / read_version (and header listings without the value).
+StoredVersion VersionFromRow(const PgResult& result, int row, bool with_value) {
+  StoredVersion out;
+  out.version = result.Int(row, 0);
+  out.created = FromUnixMillis(result.Int(row, 1));
+  out.updated = FromUnixMillis(result.Int(row, 2));
+  out.deleted = result.Bool(row, 3);
+  out.op_id = result.Bytes(row, 4);
+  out.user_ids = result.Bytes(row, 5);
+  out.metadata = result.Bytes(row, 6);
+  if (with_value) out.value = result.Bytes(row, 7);
+  return out;
+}
+
+struct LatestHeader {
+  std::int64_t version = 0;
+  Timestamp created{};
+  Timestamp updated{};
+  bool deleted = false;
+  bool first_in_bucket = true;
+};
+
+std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
+  std::string out(prefix);
+  while (!out.empty() && static_cast<unsigned char>(out.back()) == 0xff) out.pop_back();
+  if (out.empty()) return std::nullopt;
+  out.back() = static_cast<char>(static_cast<unsigned char>(out.back()) + 1);
+  return out;
+}
+
+Status CheckLimit(std::string_view op, const std::string& target, int limit) {
+  if (limit > 0) return Status::Ok();
+  return InvalidArgumentError(
+      std::string(op) + " " + target + ": limit must be positive, got " + std::to_string(limit),
+      ErrorDetail{.rule = "page_limit", .limit = "1", .actual = std::to_string(limit)});
+}
+
+std::string Describe(const EntryKey& key) { return DescribeKey(key.store, key.scope, key.key); }
+
+bool KeyLess(const EntryKey& a, const EntryKey& b) {
+  return std::tie(a.store, a.scope, a.key) < std::tie(b.store, b.scope, b.key);
+}
+
+}  // namespace
+
+Result<std::optional<StoredVersion>> PostgresBackend::Read(const EntryKey& key) {
+  const PgQuery query = KeyQuery(stmt::kReadLatest, key.store, key.scope, key.key);
+  auto results = Query(std::span(&query, 1), "postgres read " + Describe(key));
+  if (!results) return Err(results.error());
+  if ((*results)[0].rows() == 0) return std::optional<StoredVersion>();
+  return VersionFromRow((*results)[0], 0, /*with_value=*/true);
+}
+
+Result<std::optional<StoredVersion>> PostgresBackend::ReadVersion(const EntryKey& key,
+                                                                  std::int64_t version) {
+  PgQuery query = KeyQuery(stmt::kReadVersion, key.store, key.scope, key.key);
+  query.params.Int(version);
+  auto results = Query(std::span(&query, 1), "postgres read_version " + Describe(key));
+  if (!results) return Err(results.error());
+  if ((*results)[0].rows() == 0) return std::optional<StoredVersion>();
+  return VersionFromRow((*results)[0], 0, /*with_value=*/true);
+}
+
+Result<std::vector<CommitResult>> PostgresBackend::Commit(std::span<const Mutation> mutations) {
+  if (mutations.empty()) return std::vector<CommitResult>();
+  const EntryKey& first = mutations.front().key;
+  if (mutations.size() > kMaxBatch) {
+    return Err(InvalidArgumentError(
+        "commit " + Describe(first) + ": " + std::to_string(mutations.size()) +
+            " mutations exceed the batch limit of " + std::to_string(kMaxBatch),
+        ErrorDetail{.rule = "max_batch",
+                    .limit = std::to_string(kMaxBatch),
+                    .actual = std::to_string(mutations.size())}));
+  }
+  std::set<std::tuple<std::string_view, std::string_view, std::string_view>> seen;
+  for (const Mutation& m : mutations) {
+    if (!seen.emplace(m.key.store, m.key.scope, m.key.key).second) {
+      return Err(InvalidArgumentError(
+          "commit " + Describe(m.key) + ": the key appears more than once in one commit",
+          ErrorDetail{.rule = "duplicate_key"}));
+    }
+  }
+  Status last;
+  for (int attempt = 1; attempt <= kCommitAttempts; ++attempt) {
+    bool retry = false;
+    auto result = CommitOnce(mutations, retry);
+    if (result || !retry) return result;
+    last = result.error();
+  }
+  return Err(UnavailableError("commit " + Describe(first) + ": still conflicting after " +
+                              std::to_string(kCommitAttempts) + " attempts: " + last.message()));
+}
+
+Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mutation> mutations,
+                                                              bool& retry) {
+  const EntryKey& first = mutations.front().key;
+  const std::string context = [&] {
+    std::string out = "postgres commit " + Describe(first);
+    if (mutations.size() > 1) out += " (+" + std::to_string(mutations.size() - 1) + " more)";
+    return out;
+  }();
+  const Deadline deadline = NewDeadline();
+  auto lease = pool_.Acquire(deadline);
+  if (!lease) return Err(lease.error().WithContext(context));
+  PgConnection& connection = **lease;
+  auto rollback = [&] {
+    const PgQuery query = Prepared(stmt::kRollback);
+    (void)connection.Run(std::span(&query, 1), deadline);
+  };
+
+  // Round trip 1: lock every key in one global order, read the latest headers, then the time.
+  std::vector<std::size_t> order(mutations.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return KeyLess(mutations[a].key, mutations[b].key);
+  });
+  std::vector<PgQuery> lock;
+  lock.reserve(2 * mutations.size() + 2);
+  lock.push_back(Prepared(stmt::kBegin));
+  for (std::size_t index : order) {
+    const EntryKey& k = mutations[index].key;
+    lock.push_back(KeyQuery(stmt::kLockKey, k.store, k.scope, k.key));
+    lock.push_back(KeyQuery(stmt::kLatestHeader, k.store, k.scope, k.key));
+  }
+  lock.push_back(Prepared(stmt::kNow));
+  auto locked = connection.Run(lock, deadline);
+  if (!locked) return Err(locked.error().WithContext(context));  // nothing applied
+  for (const PgResult& result : *locked) {
+    if (!result.ok()) {
+      retry = IsRetryableConflict(result);
+      rollback();
+      return Err(StatusFromResult(result, context));
+    }
+  }
+  auto now = CommitTime(*locked, lock.size() - 1);
+  if (!now) {
+    rollback();
+    return Err(now.error());
+  }
+  std::vector<std::optional<LatestHeader>> latest(mutations.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const PgResult& header = (*locked)[2 + 2 * i];
+    if (header.rows() == 0) continue;
+    latest[order[i]] = LatestHeader{.version = header.Int(0, 0),
+                                    .created = FromUnixMillis(header.Int(0, 1)),
+                                    .updated = FromUnixMillis(header.Int(0, 2)),
+                                    .deleted = header.Bool(0, 3),
+                                    .first_in_bucket = header.Bool(0, 4)};
+  }
+
+  // Decide, in mutation order (the first failing condition is the one reported).
+  std::vector<PgQuery> write;
+  std::vector<CommitResult> results;
+  results.reserve(mutations.size());
+  for (std::size_t i = 0; i < mutations.size(); ++i) {
+    const Mutation& m = mutations[i];
+    const EntryKey& k = m.key;
+    const std::int64_t current = latest[i] ? latest[i]->version : 0;
+    const bool live = latest[i] && !latest[i]->deleted;
+    if (std::holds_alternative<IfAbsent>(m.condition) && live) {
+      rollback();
+      return Err(AlreadyExistsError("commit " + Describe(k) +
+                                    ": if-absent condition failed: the entry exists at version " +
+                                    std::to_string(current)));
+    }
+    if (const auto* if_version = std::get_if<IfVersion>(&m.condition);
+        if_version != nullptr && if_version->version != current) {
+      rollback();
+      return Err(FailedPreconditionError(
+          "commit " + Describe(k) + ": if-version condition failed: expected version " +
+          std::to_string(if_version->version) + ", actual " + std::to_string(current)));
+    }
+    if (m.tombstone && !live) {  // removing what is absent or removed writes nothing
+      CommitResult unchanged{.version = current};
+      if (latest[i]) {
+        unchanged.created = latest[i]->created;
+        unchanged.updated = latest[i]->updated;
+      }
+      results.push_back(unchanged);
+      if (!latest[i]) write.push_back(KeyQuery(stmt::kDeletePlaceholder, k.store, k.scope, k.key));
+      continue;
+    }
+    const std::int64_t version = current + 1;
+    const Timestamp created = live ? latest[i]->created : *now;
+    const bool first_in_bucket = backend_internal::IsFirstInBucket(
+        latest[i] ? std::optional<Timestamp>(latest[i]->updated) : std::nullopt, *now, m.retention);
+    PgQuery insert = KeyQuery(stmt::kInsertVersion, k.store, k.scope, k.key);
+    insert.params.Int(version).Int(ToUnixMillis(created)).Int(ToUnixMillis(*now));
+    insert.params.Bool(m.tombstone).Bool(first_in_bucket).Bytes(m.op_id);
+    insert.params.Bytes(m.tombstone ? std::string_view("[]") : std::string_view(m.user_ids));
+    insert.params.Bytes(m.tombstone ? std::string_view("{}") : std::string_view(m.metadata));
+    insert.params.Bytes(m.tombstone ? std::string_view() : std::string_view(m.value));
+    write.push_back(std::move(insert));
+    PgQuery update = KeyQuery(stmt::kUpdateKey, k.store, k.scope, k.key);
+    update.params.Int(version).Bool(m.tombstone);
+    write.push_back(std::move(update));
+    // Retention: the superseded version keeps its body only if it was first in its bucket.
+    if (latest[i] && !latest[i]->first_in_bucket) {
+      PgQuery drop = KeyQuery(stmt::kDropBody, k.store, k.scope, k.key);
+      drop.params.Int(current);
+      write.push_back(std::move(drop));
+    }
+    // The op-id window moves by one version per commit: one dropped row can leave it.
+    if (version > backend_internal::kOperationIdWindow) {
+      PgQuery forget = KeyQuery(stmt::kForget, k.store, k.scope, k.key);
+      forget.params.Int(version - backend_internal::kOperationIdWindow);
+      write.push_back(std::move(forget));
+    }
+    if (m.notify) {
+      PgQuery notify = Prepared(stmt::kNotify);
+      notify.params.Bytes(channel_).OwnedBytes(EncodeChangePayload(k));
+      write.push_back(std::move(notify));
+    }
+    results.push_back(CommitResult{.version = version, .created = created, .updated = *now});
+  }
+  write.push_back(Prepared(stmt::kCommit));
+
+  // Round trip 2: the writes and COMMIT. From here a lost connection leaves the outcome unknown.
+  auto written = connection.Run(write, deadline);
+  if (!written) {
+    return Err(OutcomeUnknownError(context + ": the connection failed after COMMIT was sent (" +
+                                   written.error().message() + "); the commit may have applied"));
+  }
+  for (const PgResult& result : *written) {
+    if (!result.ok()) {
+      retry = IsRetryableConflict(result);
+      rollback();
+      return Err(StatusFromResult(result, context));
+    }
+  }
+  return results;
+}
+
+Result<std::optional<std::int64_t>> PostgresBackend::FindOperation(const EntryKey& key,
+                                                                   std::string_view op_id) {
+  PgQuery query = KeyQuery(stmt::kFindOperation, key.store, key.scope, key.key);
+  query.params.Bytes(op_id);
+  auto results = Query(std::span(&query, 1), "postgres find_operation " + Describe(key));
+  if (!results) return Err(results.error());
+  if ((*results)[0].rows() == 0) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>((*results)[0].Int(0, 0));
+}
+
+Result<std::vector<KeyListing>> PostgresBackend::ListKeys(const ListKeysQuery& query) {
+  const std::string target = query.store + "/" + query.scope;
+  if (Status s = CheckLimit("list_keys", target, query.limit); !s.ok()) return Err(s);
+  const std::optional<std::string> successor = PrefixSuccessor(query.prefix);
+  const bool after_cursor = !query.after_key.empty() && query.after_key >= query.prefix;
+  const bool from_prefix = !after_cursor && !query.prefix.empty();
+  PgQuery q;
+  q.sql =
+      "SELECT key, latest_version, deleted FROM holdfast_entry_keys WHERE store = $1::bytea AND "
+      "scope = $2::bytea AND latest_version > 0";
+  q.params.Bytes(query.store).Bytes(query.scope);
+  int next = 3;
+  if (after_cursor || from_prefix) {
+    q.sql += std::string(after_cursor ? " AND key > $" : " AND key >= $") + std::to_string(next++) +
+             "::bytea";
+    q.params.Bytes(after_cursor ? query.after_key : query.prefix);
+  }
+  if (successor) {
+    q.sql += " AND key < $" + std::to_string(next++) + "::bytea";
+    q.params.Bytes(*successor);
+  }
+  if (!query.include_deleted) q.sql += " AND NOT deleted";
+  q.sql += " ORDER BY key LIMIT $" + std::to_string(next) + "::bigint";
+  q.params.Int(query.limit);
+  auto results = Query(std::span(&q, 1), "postgres list_keys " + target);
+  if (!results) return Err(results.error());
+  const PgResult& rows = (*results)[0];
+  std::vector<KeyListing> keys;
+  keys.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int r = 0; r < rows.rows(); ++r) {
+    keys.push_back(
+        KeyListing{.key = rows.Bytes(r, 0), .version = rows.Int(r, 1), .deleted = rows.Bool(r, 2)});
+  }
+  return keys;
+}
+
+Result<std::vector<StoredVersion>> PostgresBackend::ListVersions(const ListVersionsQuery& query) {
+  const EntryKey& key = query.key;
+  if (Status s = CheckLimit("list_versions", Describe(key), query.limit); !s.ok()) return Err(s);
+  const bool ascending = query.direction == SortDirection::kAscending;
+  PgQuery q;
+  q.sql = "SELECT " HOLDFAST_PG_LIST_COLUMNS
+          " FROM holdfast_entry_versions WHERE store = $1::bytea AND scope = $2::bytea AND "
+          "key = $3::bytea AND NOT body_dropped";
+  q.params.Bytes(key.store).Bytes(key.scope).Bytes(key.key);
+  int next = 4;
+  if (query.min_time) {
+    q.sql += " AND updated_ms >= $" + std::to_string(next++) + "::bigint";
+    q.params.Int(ToUnixMillis(*query.min_time));
+  }
+  if (query.max_time) {
+    q.sql += " AND updated_ms <= $" + std::to_string(next++) + "::bigint";
+    q.params.Int(ToUnixMillis(*query.max_time));
+  }
+  if (query.after_version) {
+    q.sql +=
+        (ascending ? " AND version > $" : " AND version < $") + std::to_string(next++) + "::bigint";
+    q.params.Int(*query.after_version);
+  }
+  q.sql += (ascending ? " ORDER BY version ASC LIMIT $" : " ORDER BY version DESC LIMIT $") +
+           std::to_string(next) + "::bigint";
+  q.params.Int(query.limit);
+  auto results = Query(std::span(&q, 1), "postgres list_versions " + Describe(key));
+  if (!results) return Err(results.error());
+  const PgResult& rows = (*results)[0];
+  std::vector<StoredVersion> versions;
+  versions.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int r = 0; r < rows.rows(); ++r) versions.push_back(VersionFromRow(rows, r, false));
+  return versions;
+}
+
+Result<std::vector<std::string>> PostgresBackend::ListStores(std::string_view prefix,
+                                                             std::string_view after_name,
+                                                             int limit) {
+  if (Status s = CheckLimit("list_stores", std::string(prefix), limit); !s.ok()) return Err(s);
+  const std::optional<std::string> successor = PrefixSuccessor(prefix);
+  const bool inclusive = after_name < prefix;
+  // A loose index scan over the partial index of live keys: one index probe per distinct store,
+  // however many keys each store holds.
+  PgQuery q;
+  const std::string upper = successor ? " AND k.store < $3::bytea" : "";
+  q.sql =
+      "WITH RECURSIVE s(store) AS ((SELECT k.store FROM holdfast_entry_keys k WHERE NOT "
+      "k.deleted AND k.latest_version > 0 AND k.store " +
+      std::string(inclusive ? ">=" : ">") + " $1::bytea" + upper +
+      " ORDER BY k.store LIMIT 1) UNION ALL SELECT (SELECT k.store FROM holdfast_entry_keys "
+      "k WHERE NOT k.deleted AND k.latest_version > 0 AND k.store > s.store" +
+      upper +
+      " ORDER BY k.store LIMIT 1) FROM s WHERE s.store IS NOT NULL) SELECT store FROM s "
+      "WHERE store IS NOT NULL LIMIT $2::bigint";
+  q.params.Bytes(inclusive ? prefix : after_name).Int(limit);
+  if (successor) q.params.Bytes(*successor);
+  auto results = Query(std::span(&q, 1), "postgres list_stores " + std::string(prefix));
+  if (!results) return Err(results.error());
+  const PgResult& rows = (*results)[0];
+  std::vector<std::string> stores;
+  for (int r = 0; r < rows.rows(); ++r) {
+    std::string store = rows.Bytes(r, 0);
+    if (!store.starts_with(prefix)) break;  // only when the prefix has no successor
+    stores.push_back(std::move(store));
+  }
+  return stores;
+}
+
+}  // namespace holdfast::pg_internal

@@ -1,0 +1,263 @@
+#include "postgres/pg_schema.h"
+
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "holdfast/postgres_backend.h"
+
+namespace holdfast::pg_internal {
+namespace {
+
+// Append-only: a released migration is never edited; later changes are new entries. The SQL is
+// kept to what CockroachDB and YugabyteDB also accept (docs/postgres.md lists the exceptions).
+struct Migration {
+  int version;  // the schema version after applying `statements`
+  std::vector<const char*> statements;
+};
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> migrations = {
+      {1,
+       {
+           // The latest version of every key ever written: ListKeys and ListStores scan one row
+           // per key, and commits lock this row (it exists before the key's first version).
+           R"sql(CREATE TABLE holdfast_entry_keys (
+  store BYTEA NOT NULL,
+  scope BYTEA NOT NULL,
+  key BYTEA NOT NULL,
+  latest_version BIGINT NOT NULL,
+  deleted BOOLEAN NOT NULL,
+  PRIMARY KEY (store, scope, key)))sql",
+           "CREATE INDEX holdfast_entry_keys_live_stores ON holdfast_entry_keys (store) "
+           "WHERE NOT deleted",
+           // Every retained version. Documents are bytes (docs/adr/0005): the exact bytes that
+           // were validated, written fastest. body_dropped rows are superseded versions kept
+           // only so that FindOperation still finds their op_id.
+           R"sql(CREATE TABLE holdfast_entry_versions (
+  store BYTEA NOT NULL,
+  scope BYTEA NOT NULL,
+  key BYTEA NOT NULL,
+  version BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  deleted BOOLEAN NOT NULL,
+  first_in_bucket BOOLEAN NOT NULL,
+  body_dropped BOOLEAN NOT NULL,
+  op_id BYTEA NOT NULL,
+  user_ids BYTEA NOT NULL,
+  metadata BYTEA NOT NULL,
+  value BYTEA NOT NULL,
+  PRIMARY KEY (store, scope, key, version)))sql",
+           "CREATE INDEX holdfast_entry_versions_by_op ON holdfast_entry_versions "
+           "(store, scope, key, op_id)",
+           R"sql(CREATE TABLE holdfast_ordered_entries (
+  store BYTEA NOT NULL,
+  scope BYTEA NOT NULL,
+  key BYTEA NOT NULL,
+  value BIGINT NOT NULL,
+  revision BIGINT NOT NULL,
+  PRIMARY KEY (store, scope, key)))sql",
+           "CREATE INDEX holdfast_ordered_by_value ON holdfast_ordered_entries "
+           "(store, scope, value, key)",
+           // The revision of a removed ordered entry: a re-created entry continues above it.
+           R"sql(CREATE TABLE holdfast_ordered_tombstones (
+  store BYTEA NOT NULL,
+  scope BYTEA NOT NULL,
+  key BYTEA NOT NULL,
+  revision BIGINT NOT NULL,
+  PRIMARY KEY (store, scope, key)))sql",
+       }},
+  };
+  return migrations;
+}
+
+#define HOLDFAST_PG_KEY "store = $1::bytea AND scope = $2::bytea AND key = $3::bytea"
+#define HOLDFAST_PG_VERSION_COLUMNS \
+  "version, created_ms, updated_ms, deleted, op_id, user_ids, metadata"
+
+constexpr PreparedStatement kStatements[] = {
+    {stmt::kReadLatest, "SELECT " HOLDFAST_PG_VERSION_COLUMNS
+                        ", value FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
+                        " ORDER BY version DESC LIMIT 1"},
+    {stmt::kReadVersion, "SELECT " HOLDFAST_PG_VERSION_COLUMNS
+                         ", value FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
+                         " AND version = $4::bigint AND NOT body_dropped"},
+    // Locks the key's row, creating a placeholder (latest_version 0) when the key is new, so
+    // that concurrent first writers of one key queue on the row instead of racing.
+    {stmt::kLockKey,
+     "INSERT INTO holdfast_entry_keys (store, scope, key, latest_version, deleted) "
+     "VALUES ($1::bytea, $2::bytea, $3::bytea, 0, true) ON CONFLICT (store, scope, key) "
+     "DO UPDATE SET latest_version = holdfast_entry_keys.latest_version RETURNING latest_version"},
+    {stmt::kLatestHeader,
+     "SELECT version, created_ms, updated_ms, deleted, first_in_bucket FROM "
+     "holdfast_entry_versions WHERE " HOLDFAST_PG_KEY " ORDER BY version DESC LIMIT 1"},
+    {stmt::kNow, "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"},
+    {stmt::kInsertVersion,
+     "INSERT INTO holdfast_entry_versions (store, scope, key, version, created_ms, updated_ms, "
+     "deleted, first_in_bucket, body_dropped, op_id, user_ids, metadata, value) VALUES "
+     "($1::bytea, $2::bytea, $3::bytea, $4::bigint, $5::bigint, $6::bigint, $7::boolean, "
+     "$8::boolean, false, $9::bytea, $10::bytea, $11::bytea, $12::bytea)"},
+    {stmt::kUpdateKey,
+     "UPDATE holdfast_entry_keys SET latest_version = $4::bigint, "
+     "deleted = $5::boolean WHERE " HOLDFAST_PG_KEY},
+    {stmt::kDropBody,
+     "UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "
+     "WHERE " HOLDFAST_PG_KEY " AND version = $4::bigint"},
+    {stmt::kForget, "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
+                    " AND version = $4::bigint AND body_dropped"},
+    {stmt::kDeletePlaceholder,
+     "DELETE FROM holdfast_entry_keys WHERE " HOLDFAST_PG_KEY " AND latest_version = 0"},
+    {stmt::kNotify, "SELECT pg_notify($1::text, $2::text)"},
+    {stmt::kFindOperation, "SELECT version FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
+                           " AND op_id = $4::bytea ORDER BY version DESC LIMIT 1"},
+    {stmt::kBegin, "BEGIN"},
+    {stmt::kCommit, "COMMIT"},
+    {stmt::kRollback, "ROLLBACK"},
+    {stmt::kOrderedRead,
+     "SELECT value, revision FROM holdfast_ordered_entries WHERE " HOLDFAST_PG_KEY},
+    {stmt::kOrderedLock,
+     "SELECT value, revision FROM holdfast_ordered_entries WHERE " HOLDFAST_PG_KEY " FOR UPDATE"},
+    {stmt::kOrderedTombstone,
+     "SELECT revision FROM holdfast_ordered_tombstones WHERE " HOLDFAST_PG_KEY " FOR UPDATE"},
+    {stmt::kOrderedInsert,
+     "INSERT INTO holdfast_ordered_entries (store, scope, key, value, revision) "
+     "VALUES ($1::bytea, $2::bytea, $3::bytea, $4::bigint, $5::bigint)"},
+    {stmt::kOrderedUpdate,
+     "UPDATE holdfast_ordered_entries SET value = $4::bigint, "
+     "revision = $5::bigint WHERE " HOLDFAST_PG_KEY},
+    {stmt::kOrderedDelete, "DELETE FROM holdfast_ordered_entries WHERE " HOLDFAST_PG_KEY},
+    {stmt::kOrderedBury,
+     "INSERT INTO holdfast_ordered_tombstones (store, scope, key, revision) "
+     "VALUES ($1::bytea, $2::bytea, $3::bytea, $4::bigint) ON CONFLICT (store, scope, key) "
+     "DO UPDATE SET revision = excluded.revision"},
+    {stmt::kOrderedUnbury, "DELETE FROM holdfast_ordered_tombstones WHERE " HOLDFAST_PG_KEY},
+    // Entries before it: a smaller (larger) value, or the same value and a smaller (larger) key.
+    {stmt::kOrderedRankAscending,
+     "SELECT (SELECT count(*) FROM holdfast_ordered_entries o WHERE o.store = e.store AND "
+     "o.scope = e.scope AND o.value < e.value) + (SELECT count(*) FROM holdfast_ordered_entries "
+     "o WHERE o.store = e.store AND o.scope = e.scope AND o.value = e.value AND o.key < e.key) "
+     "FROM holdfast_ordered_entries e WHERE e.store = $1::bytea AND e.scope = $2::bytea AND "
+     "e.key = $3::bytea"},
+    {stmt::kOrderedRankDescending,
+     "SELECT (SELECT count(*) FROM holdfast_ordered_entries o WHERE o.store = e.store AND "
+     "o.scope = e.scope AND o.value > e.value) + (SELECT count(*) FROM holdfast_ordered_entries "
+     "o WHERE o.store = e.store AND o.scope = e.scope AND o.value = e.value AND o.key > e.key) "
+     "FROM holdfast_ordered_entries e WHERE e.store = $1::bytea AND e.scope = $2::bytea AND "
+     "e.key = $3::bytea"},
+};
+
+PgQuery Sql(std::string sql) {
+  PgQuery query;
+  query.sql = std::move(sql);
+  return query;
+}
+
+// Runs one statement outside any explicit transaction; retries the races of concurrent
+// CREATE ... IF NOT EXISTS (they can fail with a unique violation in the catalogs).
+Status RunDdl(PgConnection& connection, const std::string& sql, Deadline deadline) {
+  for (int attempt = 1;; ++attempt) {
+    const PgQuery query = Sql(sql);
+    auto results = connection.Run(std::span(&query, 1), deadline);
+    if (!results) return results.error();
+    if ((*results)[0].ok()) return Status::Ok();
+    if (attempt >= 5 || !IsRetryableConflict((*results)[0])) {
+      return StatusFromResult((*results)[0], "postgres schema: " + sql);
+    }
+  }
+}
+
+}  // namespace
+
+std::span<const PreparedStatement> PreparedStatements() { return kStatements; }
+
+Status MigrateSchema(PgConnection& connection, const std::string& schema, Deadline deadline) {
+  const std::string context = "postgres migrate schema '" + schema + "'";
+  HOLDFAST_RETURN_IF_ERROR(
+      RunDdl(connection, "CREATE SCHEMA IF NOT EXISTS " + schema, deadline).WithContext(context));
+  HOLDFAST_RETURN_IF_ERROR(RunDdl(connection,
+                                  "CREATE TABLE IF NOT EXISTS holdfast_meta (name TEXT PRIMARY "
+                                  "KEY, value BIGINT NOT NULL)",
+                                  deadline)
+                               .WithContext(context));
+
+  // One migrator at a time: the others wait on the schema_version row, then find it current.
+  std::vector<PgQuery> lock;
+  lock.push_back(Sql("BEGIN"));
+  lock.push_back(
+      Sql("INSERT INTO holdfast_meta (name, value) VALUES ('schema_version', 0) "
+          "ON CONFLICT (name) DO NOTHING"));
+  lock.push_back(Sql("SELECT value FROM holdfast_meta WHERE name = 'schema_version' FOR UPDATE"));
+  auto locked = connection.Run(lock, deadline);
+  if (!locked) return locked.error().WithContext(context);
+  auto rollback = [&] {
+    const PgQuery query = Sql("ROLLBACK");
+    (void)connection.Run(std::span(&query, 1), deadline);
+  };
+  for (const PgResult& result : *locked) {
+    if (!result.ok()) {
+      rollback();
+      return StatusFromResult(result, context);
+    }
+  }
+  const PgResult& row = (*locked)[2];
+  const std::int64_t current = row.rows() == 1 ? row.Int(0, 0) : -1;
+  if (current < 0 || current > kPostgresSchemaVersion) {
+    rollback();
+    return DataLossError(context + ": schema version " + std::to_string(current) +
+                         (current < 0 ? " is invalid" : " is newer than this build supports (") +
+                         (current < 0 ? "" : std::to_string(kPostgresSchemaVersion) + ")") +
+                         "; left untouched");
+  }
+  std::vector<PgQuery> apply;
+  for (const Migration& migration : Migrations()) {
+    if (migration.version <= current) continue;
+    for (const char* sql : migration.statements) apply.push_back(Sql(sql));
+    apply.push_back(Sql("UPDATE holdfast_meta SET value = " + std::to_string(migration.version) +
+                        " WHERE name = 'schema_version'"));
+  }
+  apply.push_back(Sql("COMMIT"));
+  auto applied = connection.Run(apply, deadline);
+  if (!applied) return applied.error().WithContext(context);
+  for (const PgResult& result : *applied) {
+    if (!result.ok()) {
+      rollback();
+      return StatusFromResult(
+          result, context + ": migration to version " + std::to_string(kPostgresSchemaVersion));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> CheckDurability(PgConnection& connection, Deadline deadline) {
+  std::vector<PgQuery> queries;
+  queries.push_back(Sql("SHOW fsync"));
+  queries.push_back(Sql("SHOW synchronous_commit"));
+  queries.push_back(Sql("SHOW full_page_writes"));
+  auto results = connection.Run(queries, deadline);
+  if (!results) return Err(results.error().WithContext("postgres durability check"));
+  std::vector<std::string> values;
+  for (const PgResult& result : *results) {
+    if (!result.ok() || result.rows() != 1) {
+      return Err(StatusFromResult(result, "postgres durability check"));
+    }
+    values.push_back(result.Bytes(0, 0));
+  }
+  std::vector<std::string> warnings;
+  if (values[0] != "on") {
+    warnings.push_back("postgres: fsync is '" + values[0] +
+                       "': a crash of the database machine can lose acknowledged writes and "
+                       "corrupt the database");
+  }
+  if (values[1] == "off" || values[1] == "local") {
+    warnings.push_back("postgres: synchronous_commit is '" + values[1] +
+                       "': acknowledged writes can be lost in a crash (or a fail-over)");
+  }
+  if (values[2] != "on") {
+    warnings.push_back("postgres: full_page_writes is '" + values[2] +
+                       "': a crash during a page write can corrupt the database");
+  }
+  return warnings;
+}
+
+}  // namespace holdfast::pg_internal

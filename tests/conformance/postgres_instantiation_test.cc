@@ -1,0 +1,23 @@
+// Runs the backend conformance suite against the PostgreSQL backend: each test gets a fresh
+// schema on the test run's throw-away cluster, and the suite's ManualClock stands in for the
+// database clock (PostgresOptions::clock).
+#include <memory>
+
+#include "backend_conformance.h"
+#include "postgres/postgres_test_cluster.h"
+
+namespace holdfast::conformance {
+namespace {
+
+BackendFactory PostgresFactory() {
+  return BackendFactory{.name = "postgres",
+                        .make = [](std::shared_ptr<ManualClock> clock) -> std::shared_ptr<Backend> {
+                          return testing::OpenSharedTestPostgres(std::move(clock));
+                        }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, BackendConformanceTest, ::testing::Values(PostgresFactory()),
+                         FactoryName);
+
+}  // namespace
+}  // namespace holdfast::conformance

@@ -15,6 +15,10 @@
 //    nothing.
 //  - Ordered revisions come from one counter per backend, so a key removed and written again
 //    never reuses a revision (no ABA for IfVersion).
+//  - Change notifications (Subscribe) are delivered on the committing thread, after the lock is
+//    released, once per committed mutation with `notify` set (a Remove of an absent key
+//    included), in mutation order. Nothing is lost within the process; a listener still must
+//    not rely on that (the Backend contract allows losses).
 #include "holdfast/memory_backend.h"
 
 #include <cstddef>
@@ -31,6 +35,7 @@
 #include <variant>
 #include <vector>
 
+#include "memory/change_feed.h"
 #include "memory/key_history.h"
 #include "memory/ordered_table.h"
 
@@ -93,7 +98,7 @@ class MemoryBackend final : public Backend {
     return BackendCapabilities{.engine = "memory",
                                .multi_key_atomic = true,
                                .shared_across_processes = false,
-                               .change_notifications = false,
+                               .change_notifications = true,
                                .max_batch = kMaxBatch};
   }
 
@@ -164,6 +169,10 @@ class MemoryBackend final : public Backend {
     return table->second.Rank(key.key, direction);
   }
 
+  std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override {
+    return feed_.Subscribe(std::move(listener));
+  }
+
  private:
   using KeyTable = std::map<std::string, KeyHistory>;
 
@@ -188,6 +197,8 @@ class MemoryBackend final : public Backend {
   std::mutex ordered_mu_;
   std::map<ScopeId, OrderedTable> ordered_tables_;
   std::int64_t last_ordered_revision_ = 0;
+
+  memory_internal::ChangeFeed feed_;
 };
 
 Result<std::vector<CommitResult>> MemoryBackend::Commit(std::span<const Mutation> mutations) {
@@ -208,19 +219,26 @@ Result<std::vector<CommitResult>> MemoryBackend::Commit(std::span<const Mutation
     }
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  // Every condition is checked before anything is applied, so a failure applies nothing.
-  for (const Mutation& m : mutations) {
-    const KeyHistory* history = FindHistory(m.key);
-    const std::int64_t latest = history ? history->latest_version() : 0;
-    const bool absent = history == nullptr || history->absent();
-    HOLDFAST_RETURN_IF_ERROR(
-        CheckCondition(m.condition, latest, absent, "Commit", Path(m.key), "version"));
-  }
-  const Timestamp now = clock_->Now();
   std::vector<CommitResult> results;
-  results.reserve(mutations.size());
-  for (const Mutation& m : mutations) results.push_back(Apply(m, now));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Every condition is checked before anything is applied, so a failure applies nothing.
+    for (const Mutation& m : mutations) {
+      const KeyHistory* history = FindHistory(m.key);
+      const std::int64_t latest = history ? history->latest_version() : 0;
+      const bool absent = history == nullptr || history->absent();
+      HOLDFAST_RETURN_IF_ERROR(
+          CheckCondition(m.condition, latest, absent, "Commit", Path(m.key), "version"));
+    }
+    const Timestamp now = clock_->Now();
+    results.reserve(mutations.size());
+    for (const Mutation& m : mutations) results.push_back(Apply(m, now));
+  }
+  std::vector<EntryKey> announced;
+  for (const Mutation& m : mutations) {
+    if (m.notify) announced.push_back(m.key);
+  }
+  feed_.Publish(announced);  // outside the lock: a listener may read the backend's state
   return results;
 }
 

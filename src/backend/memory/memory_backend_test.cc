@@ -65,7 +65,7 @@ TEST_F(MemoryBackendTest, CapabilitiesDescribeAnAtomicInProcessEngine) {
   EXPECT_EQ(caps.engine, "memory");
   EXPECT_TRUE(caps.multi_key_atomic);
   EXPECT_FALSE(caps.shared_across_processes);
-  EXPECT_FALSE(caps.change_notifications);
+  EXPECT_TRUE(caps.change_notifications);
   EXPECT_EQ(caps.max_batch, 500u);
   EXPECT_EQ(caps.interface_version, kBackendInterfaceVersion);
 }

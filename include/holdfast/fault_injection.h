@@ -4,6 +4,7 @@
 #ifndef HOLDFAST_FAULT_INJECTION_H_
 #define HOLDFAST_FAULT_INJECTION_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -33,6 +34,11 @@ struct FaultPlan {
   double probability = 0.0;
   std::uint64_t seed = 1;
   std::chrono::milliseconds latency{0};
+  // A dead notification channel: while this plan is active, change notifications
+  // (Backend::Subscribe) are swallowed instead of delivered, as when a LISTEN connection or a
+  // pub/sub link is down. Combines with the call faults above; needs neither fail_nth nor
+  // probability. Callers must still hand off by polling.
+  bool drop_notifications = false;
 };
 
 class FaultInjectingBackend final : public BackendWrapper {
@@ -46,9 +52,13 @@ class FaultInjectingBackend final : public BackendWrapper {
   // Removes the plan and ends a persistent fault.
   void Heal();
 
-  // Calls seen (every method except Capabilities) and faults injected since construction.
+  // Calls seen (every method except Capabilities and Subscribe) and faults injected since
+  // construction.
   std::int64_t calls() const;
   std::int64_t faults_injected() const;
+  // Change notifications delivered to, and swallowed before, this wrapper's subscribers.
+  std::int64_t notifications_delivered() const;
+  std::int64_t notifications_dropped() const;
 
   Result<Timestamp> Now() override;
   Result<std::optional<StoredVersion>> Read(const EntryKey& key) override;
@@ -66,8 +76,18 @@ class FaultInjectingBackend final : public BackendWrapper {
   Result<std::vector<OrderedEntry>> OrderedRange(const OrderedRangeQuery& query) override;
   Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
                                                   SortDirection direction) override;
+  // Subscribes to the target; deliveries pass through the active plan's drop_notifications.
+  // Subscribe itself never faults. The subscription may outlive this wrapper.
+  std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override;
 
  private:
+  // Shared with subscriptions, which may outlive the wrapper.
+  struct NotificationGate {
+    std::atomic<bool> drop{false};
+    std::atomic<std::int64_t> delivered{0};
+    std::atomic<std::int64_t> dropped{0};
+  };
+
   // What one call must do, decided under the mutex; the call itself runs outside it.
   enum class Decision { kPass, kDelay, kFailBefore, kFailAfter };
   Decision Decide(CallClass call_class, std::chrono::milliseconds* delay);
@@ -84,6 +104,7 @@ class FaultInjectingBackend final : public BackendWrapper {
   std::uint64_t rng_state_ = 1;
   std::int64_t calls_ = 0;
   std::int64_t faults_ = 0;
+  std::shared_ptr<NotificationGate> gate_ = std::make_shared<NotificationGate>();
 };
 
 }  // namespace holdfast

@@ -11,6 +11,8 @@
 //  - kAppliedButFailed on a write runs the call and reports kOutcomeUnknown whatever the target
 //    answered (the reply was "lost"); on a read it behaves like kTransient.
 //  - kLatency sleeps `plan.latency` on the injected clock, then runs the call normally.
+//  - drop_notifications swallows every change notification while the plan is active (until
+//    Heal() or a SetPlan() without it), whichever subscription it is for.
 // Injected errors read "injected fault: <Method>".
 #include <string>
 #include <utility>
@@ -50,6 +52,7 @@ FaultInjectingBackend::FaultInjectingBackend(std::shared_ptr<Backend> target,
 
 void FaultInjectingBackend::SetPlan(const FaultPlan& plan) {
   std::lock_guard<std::mutex> lock(mu_);
+  gate_->drop = plan.drop_notifications;
   plan_ = plan;
   active_ = true;
   persistent_tripped_ = false;
@@ -59,6 +62,7 @@ void FaultInjectingBackend::SetPlan(const FaultPlan& plan) {
 
 void FaultInjectingBackend::Heal() {
   std::lock_guard<std::mutex> lock(mu_);
+  gate_->drop = false;
   plan_ = FaultPlan();
   active_ = false;
   persistent_tripped_ = false;
@@ -73,6 +77,24 @@ std::int64_t FaultInjectingBackend::calls() const {
 std::int64_t FaultInjectingBackend::faults_injected() const {
   std::lock_guard<std::mutex> lock(mu_);
   return faults_;
+}
+
+std::int64_t FaultInjectingBackend::notifications_delivered() const {
+  return gate_->delivered.load();
+}
+
+std::int64_t FaultInjectingBackend::notifications_dropped() const { return gate_->dropped.load(); }
+
+std::unique_ptr<ChangeSubscription> FaultInjectingBackend::Subscribe(ChangeListener listener) {
+  return BackendWrapper::Subscribe(
+      [gate = gate_, listener = std::move(listener)](const EntryKey& key) {
+        if (gate->drop.load()) {
+          gate->dropped.fetch_add(1);
+          return;
+        }
+        gate->delivered.fetch_add(1);
+        listener(key);
+      });
 }
 
 bool FaultInjectingBackend::Trips() {

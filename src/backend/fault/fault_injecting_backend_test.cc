@@ -245,6 +245,40 @@ std::vector<int> FaultedCalls(const FaultPlan& plan, int n) {
   return faulted;
 }
 
+TEST_F(FaultInjectingBackendTest, DeadNotificationChannelSwallowsEveryNotification) {
+  std::vector<std::string> heard;
+  auto subscription = faulty_.Subscribe([&](const EntryKey& key) { heard.push_back(key.key); });
+  ASSERT_NE(subscription, nullptr);
+  const Mutation loud{.key = Key("p1"), .value = "1", .notify = true};
+  ASSERT_THAT(faulty_.Commit(std::span<const Mutation>(&loud, 1)), IsOk());
+  faulty_.SetPlan(FaultPlan{.drop_notifications = true});
+  // Writes still go through, whoever makes them; only their announcements are lost.
+  ASSERT_THAT(faulty_.Commit(std::span<const Mutation>(&loud, 1)), IsOk());
+  ASSERT_THAT(target_->Commit(std::span<const Mutation>(&loud, 1)), IsOk());
+  EXPECT_EQ(TargetVersion("p1"), 3);
+  EXPECT_EQ(faulty_.faults_injected(), 0);
+  faulty_.Heal();
+  ASSERT_THAT(target_->Commit(std::span<const Mutation>(&loud, 1)), IsOk());
+  EXPECT_EQ(heard, (std::vector<std::string>{"p1", "p1"}));
+  EXPECT_EQ(faulty_.notifications_delivered(), 2);
+  EXPECT_EQ(faulty_.notifications_dropped(), 2);
+}
+
+TEST_F(FaultInjectingBackendTest, DeadChannelCombinesWithCallFaults) {
+  int heard = 0;
+  auto subscription = faulty_.Subscribe([&](const EntryKey&) { ++heard; });
+  faulty_.SetPlan(FaultPlan{.kind = FaultKind::kTransient,
+                            .calls = CallClass::kWrite,
+                            .fail_nth = 2,
+                            .drop_notifications = true});
+  const Mutation loud{.key = Key("p1"), .value = "1", .notify = true};
+  EXPECT_THAT(faulty_.Commit(std::span<const Mutation>(&loud, 1)), IsOk());
+  EXPECT_THAT(faulty_.Commit(std::span<const Mutation>(&loud, 1)),
+              StatusIs(StatusCode::kUnavailable));
+  EXPECT_EQ(heard, 0);
+  EXPECT_EQ(faulty_.notifications_dropped(), 1);
+}
+
 TEST(FaultInjectingBackendRandomTest, RandomModeIsReproducibleForASeed) {
   const FaultPlan plan{.probability = 0.3, .seed = 42};
   const std::vector<int> first = FaultedCalls(plan, 500);

@@ -56,6 +56,10 @@ struct WriteValue {
   boost::json::value value;
   std::optional<std::vector<std::int64_t>> user_ids;  // nullopt keeps the stored ones
   std::optional<boost::json::object> metadata;        // nullopt keeps the stored ones
+  // Announce the write to the backend's change subscribers once it commits
+  // (Mutation::notify, Backend::Subscribe): for writes another process may be waiting for.
+  // Best effort and ignored by backends without change notifications. Default: false.
+  bool notify = false;
 };
 struct CancelUpdate {};
 using UpdateDecision = std::variant<CancelUpdate, WriteValue>;

@@ -83,6 +83,7 @@ class DataStoreService {
   // conditional on the version read (re-run on conflict). Needs a backend with
   // multi_key_atomic (else kUnimplemented); at most Capabilities().max_batch distinct keys.
   // Returns one UpdateResult per key, in order; all cancelled means nothing was written.
+  // A WriteValue with `notify` announces its key to change subscribers once the batch commits.
   Result<std::vector<UpdateResult>> UpdateTogether(std::span<const KeyRef> keys,
                                                    const MultiUpdateFunction& transform) const;
 

@@ -102,7 +102,8 @@ Result<UpdateResult> RunUpdate(internal::ServiceCore& core, const EntryKey& entr
                       std::move(encoded->user_ids),
                       std::move(encoded->metadata),
                       op_id,
-                      core.retention()};
+                      core.retention(),
+                      write.notify};
     auto committed = core.CommitResolved(mutation);
     if (committed) {
       return UpdateResult{

@@ -99,7 +99,7 @@ Result<std::vector<UpdateResult>> DataStoreService::UpdateTogether(
         mutations.push_back(Mutation{EntryKey{keys[i].store, keys[i].scope, keys[i].key}, condition,
                                      false, std::move(encoded->value), std::move(encoded->user_ids),
                                      std::move(encoded->metadata), op_id + "." + std::to_string(i),
-                                     core_->retention()});
+                                     core_->retention(), write.notify});
         KeyInfo info;
         info.user_ids = std::move(user_ids);
         info.metadata = std::move(metadata);

@@ -95,6 +95,10 @@ class PrivateCluster {
       return;
     }
     parent_ = pattern;
+    // mkdtemp makes it 0700; the server runs as the postgres user when the tests run as root.
+    std::filesystem::permissions(parent_, std::filesystem::perms::owner_all |
+                                              std::filesystem::perms::group_exec |
+                                              std::filesystem::perms::others_exec);
     dir_ = parent_ / "cluster";
     if (RunClusterScript("start", dir_) != 0) {
       ADD_FAILURE() << "scripts/pg-cluster.sh start " << dir_ << " failed";

@@ -99,7 +99,8 @@ Result<SessionProtocol::Outcome> SessionProtocol::TryAcquire(std::string_view ke
     outcome = Outcome::kRequested;
     if (record.request && record.request->by == options_.server_id) return CancelUpdate{};
     record.request = ReleaseRequest{options_.server_id, context.now};
-    return WriteValue{EncodeProfileRecord(record), std::nullopt, std::nullopt};
+    // Announced: a holder that hears it releases now instead of at its next renewal.
+    return WriteValue{EncodeProfileRecord(record), std::nullopt, std::nullopt, /*notify=*/true};
   });
   if (!result) return Err(result.error());
   if (!refused.ok()) return Err(refused.WithContext("start session " + std::string(key)));
@@ -128,19 +129,24 @@ void SessionProtocol::WithdrawRequest(std::string_view key) {
   });
 }
 
-Result<Acquired> SessionProtocol::Acquire(std::string_view key, const SessionOptions& options,
-                                          const std::atomic<bool>* cancelled) {
-  const Timestamp deadline = clock_->Now() + options.wait;
-  auto delay = options_.poll_initial;
-  bool steal = false;
-  bool requested = false;
+AcquireWait SessionProtocol::BeginAcquire(std::string_view key, const SessionOptions& options) {
+  AcquireWait wait;
+  wait.key = std::string(key);
+  wait.policy = options.policy;
+  wait.wait = options.wait;
+  wait.deadline = clock_->Now() + options.wait;
+  wait.delay = options_.poll_initial;
+  // No wait at all: a release request would only be cleared by the steal that follows it.
+  wait.steal =
+      options.policy == LockPolicy::kWaitThenSteal && options.wait <= std::chrono::milliseconds(0);
+  return wait;
+}
+
+Result<AcquireStep> SessionProtocol::StepAcquire(AcquireWait& wait) {
+  const std::string& key = wait.key;
   for (;;) {
-    if (cancelled != nullptr && cancelled->load()) {
-      if (requested) WithdrawRequest(key);
-      return Err(CancelledError("start session " + std::string(key) + ": cancelled"));
-    }
     Acquired acquired;
-    auto outcome = TryAcquire(key, steal, options.policy == LockPolicy::kFailIfHeld, acquired);
+    auto outcome = TryAcquire(key, wait.steal, wait.policy == LockPolicy::kFailIfHeld, acquired);
     if (!outcome) {
       if (outcome.error().code() == StatusCode::kOutcomeUnknown) {
         // The lock may be ours without our knowing the epoch: give it back if so, so a failed
@@ -152,29 +158,56 @@ Result<Acquired> SessionProtocol::Acquire(std::string_view key, const SessionOpt
             return CancelUpdate{};
           }
           record->session.reset();
-          return WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt};
+          return WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt,
+                            /*notify=*/true};
         });
-      } else if (requested) {
+      } else if (wait.requested) {
         WithdrawRequest(key);
       }
+      wait.requested = false;
       return Err(outcome.error());
     }
-    if (*outcome == Outcome::kTaken) return acquired;
-    requested = true;
+    if (*outcome == Outcome::kTaken) {
+      wait.requested = false;
+      return AcquireStep{std::move(acquired), std::chrono::milliseconds(0)};
+    }
+    wait.requested = true;
     const Timestamp now = clock_->Now();
-    if (now >= deadline) {
-      if (options.policy == LockPolicy::kWaitThenSteal) {
-        steal = true;
+    if (now >= wait.deadline) {
+      if (wait.policy == LockPolicy::kWaitThenSteal) {
+        wait.steal = true;
         continue;
       }
       WithdrawRequest(key);
-      return Err(DeadlineExceededError("start session " + std::string(key) +
-                                       ": still held after waiting " +
-                                       std::to_string(options.wait.count()) + " ms"));
+      wait.requested = false;
+      return Err(DeadlineExceededError("start session " + key + ": still held after waiting " +
+                                       std::to_string(wait.wait.count()) + " ms"));
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    clock_->SleepFor(std::max(std::chrono::milliseconds(1), std::min(delay, left)));
-    delay = std::min(delay * 2, options_.poll_max);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wait.deadline - now);
+    AcquireStep step;
+    step.retry_after = std::max(std::chrono::milliseconds(1), std::min(wait.delay, left));
+    wait.delay = std::min(wait.delay * 2, options_.poll_max);
+    return step;
+  }
+}
+
+void SessionProtocol::AbandonAcquire(AcquireWait& wait) {
+  if (wait.requested) WithdrawRequest(wait.key);
+  wait.requested = false;
+}
+
+Result<Acquired> SessionProtocol::Acquire(std::string_view key, const SessionOptions& options,
+                                          const std::atomic<bool>* cancelled) {
+  AcquireWait wait = BeginAcquire(key, options);
+  for (;;) {
+    if (cancelled != nullptr && cancelled->load()) {
+      AbandonAcquire(wait);
+      return Err(CancelledError("start session " + std::string(key) + ": cancelled"));
+    }
+    auto step = StepAcquire(wait);
+    if (!step) return Err(step.error());
+    if (step->acquired) return std::move(*step->acquired);
+    clock_->SleepFor(step->retry_after);
   }
 }
 
@@ -215,7 +248,7 @@ Result<Saved> SessionProtocol::SaveOnce(std::string_view key, const SessionId& i
     auto record = ApplySave(key, id, request, context, saved);
     refused = record ? Status::Ok() : record.error();
     if (!record) return CancelUpdate{};
-    return WriteValue{std::move(*record), request.user_ids, std::nullopt};
+    return WriteValue{std::move(*record), request.user_ids, std::nullopt, request.release};
   });
   if (!result) return Err(result.error());
   if (!refused.ok()) return Err(refused);
@@ -247,8 +280,8 @@ std::vector<Result<Saved>> SessionProtocol::SaveMany(std::span<const SaveItem> i
           if (!record) {
             writes.push_back(CancelUpdate{});
           } else {
-            writes.push_back(
-                WriteValue{std::move(*record), items[i].request.user_ids, std::nullopt});
+            writes.push_back(WriteValue{std::move(*record), items[i].request.user_ids, std::nullopt,
+                                        items[i].request.release});
           }
         }
         return writes;

@@ -67,6 +67,25 @@ struct Saved {
 
 enum class MessageState { kPending, kProcessed, kUnknown };
 
+// One start's progress through the wait for a held lock: the state behind Acquire's poll loop,
+// kept by the caller so that the wait can be driven step by step (ProfileStore waits on a timer
+// between steps instead of holding a thread). Not shared between threads.
+struct AcquireWait {
+  std::string key;
+  LockPolicy policy = LockPolicy::kWaitThenSteal;
+  std::chrono::milliseconds wait{0};
+  Timestamp deadline{};               // by the protocol's clock
+  std::chrono::milliseconds delay{};  // the next poll backoff
+  bool steal = false;                 // the bounded wait is over: take it
+  bool requested = false;             // this server's release request may be recorded
+};
+
+// What one step of a wait found: the lock, or when to look again at the latest.
+struct AcquireStep {
+  std::optional<Acquired> acquired;
+  std::chrono::milliseconds retry_after{0};  // when not acquired; poll sooner on a notification
+};
+
 class SessionProtocol {
  public:
   // `store` must come from `service` (named options.store_name). `clock` is what waits use.
@@ -77,10 +96,23 @@ class SessionProtocol {
   const DataStore& store() const { return store_; }
   const DataStoreService& service() const { return *service_; }
 
-  // Takes the session lock of `key` following `options.policy`. `cancelled`, when set, aborts
-  // the wait with kCancelled (and withdraws this server's release request).
+  // Takes the session lock of `key` following `options.policy`, sleeping on the protocol's
+  // clock between polls (the simulation and tests; ProfileStore uses the steps below).
+  // `cancelled`, when set, aborts the wait with kCancelled (and withdraws this server's release
+  // request).
   Result<Acquired> Acquire(std::string_view key, const SessionOptions& options,
                            const std::atomic<bool>* cancelled = nullptr);
+
+  // Acquire as steps, for a caller that waits between them without blocking a thread:
+  // BeginAcquire starts the bounded wait (now, by the protocol's clock); each StepAcquire polls
+  // once (twice when the wait just ended and the policy steals) and either returns the lock or
+  // says how long to wait before the next step. Polling earlier (on a change notification) is
+  // always allowed. An error ends the wait; the request, if any, is withdrawn. A caller that
+  // gives up (cancelled, shutting down) calls AbandonAcquire, which withdraws the request.
+  // With kWaitThenSteal and no wait at all, the lock is stolen without recording a request.
+  AcquireWait BeginAcquire(std::string_view key, const SessionOptions& options);
+  Result<AcquireStep> StepAcquire(AcquireWait& wait);
+  void AbandonAcquire(AcquireWait& wait);
 
   // Fenced save / renew / release. A fence failure is kFailedPrecondition with rule
   // "session_lost": the session must end without writing anything else.

@@ -220,6 +220,15 @@ void StartAutosave(const std::shared_ptr<Profile>& profile) {
   });
 }
 
+void RenewOnAnnouncement(const std::shared_ptr<Profile>& profile) {
+  ProfileState& s = ProfileAccess::State(*profile);
+  // A release under way needs nothing more; a save already queued reads the record after the
+  // announced write, so it sees the request too. A save in flight may have read it before: the
+  // renewal queues behind it.
+  if (!s.active || s.ending || !s.waiting.empty()) return;
+  RequestSave(profile, SaveWaiter{false, EndReason::kManual, false, nullptr});
+}
+
 void RunWhenIdle(const std::shared_ptr<Profile>& profile, std::function<void()> task) {
   ProfileState& s = ProfileAccess::State(*profile);
   s.on_idle.push_back(std::move(task));

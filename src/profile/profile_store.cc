@@ -26,7 +26,9 @@ ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, Da
                                                   .lease = options_.lease,
                                                   .inbox_limit = options_.inbox_limit},
                 options_.clock),
-      io_(std::make_unique<boost::asio::thread_pool>(options_.io_threads)) {}
+      io_(std::make_unique<boost::asio::thread_pool>(options_.io_threads)) {
+  SubscribeToChanges();
+}
 
 void ProfileStoreCore::RunIo(std::function<void()> work, const std::function<void()>& refused) {
   if (closed_) {
@@ -38,6 +40,13 @@ void ProfileStoreCore::RunIo(std::function<void()> work, const std::function<voi
 
 void ProfileStoreCore::Close() {
   if (closed_.exchange(true)) return;
+  subscription_.reset();  // no notification starts after this
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, w] : waiting_starts_) wake.push_back(w);
+  }
+  for (auto& w : wake) w();  // waiting starts withdraw their requests and fail
   io_->join();
   std::lock_guard<std::mutex> lock(mu_);
   active_.clear();  // sessions not ended by now expire with their lease
@@ -124,10 +133,13 @@ Status ProfileStoreCore::BeginStart(const std::string& key) {
   return Status::Ok();
 }
 
-void ProfileStoreCore::EndStart(const std::string& key, const std::shared_ptr<Profile>& started) {
+bool ProfileStoreCore::EndStart(const std::string& key, const std::shared_ptr<Profile>& started) {
   std::lock_guard<std::mutex> lock(mu_);
   starting_.erase(key);
-  if (started) active_[key] = started;
+  if (!started) return true;
+  if (shutting_down_ || closed_) return false;  // shutdown would not release it: give it back
+  active_[key] = started;
+  return true;
 }
 
 void ProfileStoreCore::Forget(const std::string& key) {
@@ -142,11 +154,27 @@ std::vector<std::shared_ptr<Profile>> ProfileStoreCore::ActiveProfiles() {
   return out;
 }
 
+std::shared_ptr<Profile> ProfileStoreCore::ActiveProfile(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto found = active_.find(key);
+  return found == active_.end() ? nullptr : found->second;
+}
+
 std::size_t ProfileStoreCore::ActiveCount() { return ActiveProfiles().size(); }
 
 void ProfileStoreCore::BeginShutdown() {
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+    for (auto& [key, w] : waiting_starts_) wake.push_back(w);
+  }
+  for (auto& w : wake) w();  // waiting starts give up: shutdown would not release them
+}
+
+bool ProfileStoreCore::stopping() {
   std::lock_guard<std::mutex> lock(mu_);
-  shutting_down_ = true;
+  return shutting_down_ || closed_;
 }
 
 void ProfileStoreCore::ReportOutcome(std::string_view operation, const std::string& key,
@@ -251,60 +279,6 @@ ProfileStore::~ProfileStore() { core_->Close(); }
 const std::string& ProfileStore::server_id() const { return core_->options().server_id; }
 boost::asio::any_io_executor ProfileStore::io_executor() const { return core_->io_executor(); }
 std::size_t ProfileStore::active_sessions() const { return core_->ActiveCount(); }
-
-void ProfileStore::StartSessionImpl(std::string key, SessionOptions options,
-                                    boost::asio::any_io_executor owner,
-                                    std::function<void(Result<std::shared_ptr<Profile>>)> done) {
-  if (auto status = core_->BeginStart(key); !status.ok()) {
-    done(Err(status));
-    return;
-  }
-  auto core = core_;
-  core->RunIo(
-      [core, key, options, owner, done] {
-        auto acquired = core->protocol().Acquire(key, options, options.cancel.get());
-        core->ReportOutcome("start", key, acquired ? Status::Ok() : acquired.error());
-        if (!acquired) {
-          core->EndStart(key, nullptr);
-          done(Err(acquired.error()));
-          return;
-        }
-        if (options.cancel && options.cancel->load()) {
-          // The player left while loading: give the lock straight back.
-          (void)core->protocol().Save(key, acquired->id, {.release = true});
-          core->EndStart(key, nullptr);
-          done(Err(CancelledError("start session " + key + ": cancelled")));
-          return;
-        }
-        auto state = std::make_shared<ProfileState>();
-        state->core = core;
-        state->key = key;
-        state->owner = owner;
-        state->id = acquired->id;
-        state->data = acquired->record.data;
-        state->last_saved = acquired->record.data;
-        state->info = acquired->info;
-        state->created = acquired->record.created;
-        state->load_count = acquired->record.load_count;
-        state->lease_until = acquired->record.session->lease_until;
-        state->user_ids = acquired->info.user_ids;
-        state->inbox = acquired->record.inbox;
-        auto profile = ProfileAccess::Make(std::move(state));
-        core->EndStart(key, profile);
-        boost::asio::post(owner, [profile, done] {
-          internal::StartAutosave(profile);
-          done(profile);
-        });
-      },
-      [key, done] {
-        done(Err(FailedPreconditionError("start session " + key + ": the store is closed")));
-      });
-}
-
-Result<std::shared_ptr<Profile>> ProfileStore::StartSession(std::string key, SessionOptions options,
-                                                            boost::asio::any_io_executor owner) {
-  return AsyncStartSession(std::move(key), options, owner, boost::asio::use_future).get();
-}
 
 void ProfileStore::ViewImpl(std::string key, std::optional<std::int64_t> version,
                             std::function<void(Result<std::optional<ProfileView>>)> done) {

@@ -87,13 +87,27 @@ class ProfileStoreCore {
   void SubmitSave(PendingSave save);
   static constexpr std::size_t kMaxGroupCommit = 64;
 
-  // Bookkeeping of sessions in this process.
+  // Bookkeeping of sessions in this process. EndStart with a started profile returns false, and
+  // records nothing, when the store began shutting down meanwhile: the caller gives it back.
   Status BeginStart(const std::string& key);
-  void EndStart(const std::string& key, const std::shared_ptr<Profile>& started);
+  bool EndStart(const std::string& key, const std::shared_ptr<Profile>& started);
   void Forget(const std::string& key);
   std::vector<std::shared_ptr<Profile>> ActiveProfiles();
+  std::shared_ptr<Profile> ActiveProfile(const std::string& key);
   std::size_t ActiveCount();
   void BeginShutdown();
+  // Shutting down or closed: waiting starts give up.
+  bool stopping();
+
+  // Push hand-off (profile_handoff.cc). A start waiting for `key` registers how to wake it; a
+  // change notification for the key (or shutdown) calls `wake`, from any thread.
+  void AddWaitingStart(const std::string& key, std::function<void()> wake);
+  void RemoveWaitingStart(const std::string& key);
+  // Subscribes to the backend's change notifications when it has them (once, at construction).
+  void SubscribeToChanges();
+  // A write of `key` was announced: wake a start waiting for it; a session holding it renews at
+  // once, so it sees a release request now rather than at its next renewal.
+  void OnChangeAnnounced(const EntryKey& key);
 
   // Feeds the error event and the critical-state detector. Any thread.
   void ReportOutcome(std::string_view operation, const std::string& key, const Status& status);
@@ -106,6 +120,7 @@ class ProfileStoreCore {
   std::atomic<bool> closed_{false};
   std::mutex mu_;
   std::set<std::string> starting_;
+  std::map<std::string, std::function<void()>> waiting_starts_;  // key -> wake
   // Strong references: an active session lives until it ends, even if the game drops its pointer.
   std::map<std::string, std::shared_ptr<Profile>> active_;
   bool shutting_down_ = false;
@@ -117,6 +132,8 @@ class ProfileStoreCore {
   std::vector<bool> recent_failures_;  // ring of the last critical_window outcomes
   std::size_t next_outcome_ = 0;
   bool critical_ = false;
+  // Last: destroyed first, so no notification reaches a half-destroyed core.
+  std::unique_ptr<ChangeSubscription> subscription_;
 };
 
 // Reaches a Profile's state from the implementation.
@@ -132,6 +149,9 @@ void RequestSave(const std::shared_ptr<Profile>& profile, SaveWaiter waiter);
 void DeliverInbox(const std::shared_ptr<Profile>& profile);
 void StartAutosave(const std::shared_ptr<Profile>& profile);
 void RunWhenIdle(const std::shared_ptr<Profile>& profile, std::function<void()> task);
+// A write of the profile's key was announced (maybe a release request): renew now, which sees a
+// request and releases. Owner executor.
+void RenewOnAnnouncement(const std::shared_ptr<Profile>& profile);
 void FinishTrade(const std::shared_ptr<Profile>& profile);
 // Ends the session without writing anything more (reason kLost): for when this process can no
 // longer know what is stored. The lock expires with its lease.

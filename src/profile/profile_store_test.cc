@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "holdfast/data_store_service.h"
+#include "holdfast/fault_injection.h"
 #include "holdfast/json.h"
 #include "holdfast/memory_backend.h"
 
@@ -63,13 +64,23 @@ ProfileStoreOptions FastOptions(std::string server_id) {
 
 class ProfileStoreTest : public ::testing::Test {
  protected:
-  ProfileStoreTest() : service_(std::make_shared<DataStoreService>(NewMemoryBackend())) {}
+  ProfileStoreTest()
+      : backend_(NewMemoryBackend()), service_(std::make_shared<DataStoreService>(backend_)) {}
 
   std::shared_ptr<ProfileStore> OpenStore(std::string server_id) {
     return OpenStore(FastOptions(std::move(server_id)));
   }
   std::shared_ptr<ProfileStore> OpenStore(ProfileStoreOptions options) {
     auto store = ProfileStore::Open(service_, std::move(options));
+    EXPECT_TRUE(store.has_value()) << store.error();
+    return *store;
+  }
+  // A store on the same data whose notification channel is dead: it hears no release request
+  // until its next renewal.
+  std::shared_ptr<ProfileStore> OpenDeafStore(ProfileStoreOptions options) {
+    auto deaf = std::make_shared<FaultInjectingBackend>(backend_);
+    deaf->SetPlan({.drop_notifications = true});
+    auto store = ProfileStore::Open(std::make_shared<DataStoreService>(deaf), std::move(options));
     EXPECT_TRUE(store.has_value()) << store.error();
     return *store;
   }
@@ -82,6 +93,7 @@ class ProfileStoreTest : public ::testing::Test {
     return (*entry)->value.at("meta").at("session");
   }
 
+  std::shared_ptr<Backend> backend_;
   std::shared_ptr<DataStoreService> service_;
   GameLoop loop_;
 };
@@ -257,11 +269,11 @@ TEST_F(ProfileStoreTest, ShutdownWaitsForEverySaveAndLeavesNoLock) {  // Profile
 }
 
 TEST_F(ProfileStoreTest, CancelledLoadLeavesNoLockAndNoRequest) {  // ProfileService#7, lapis#48
-  // A renews rarely here, so it is still holding when B gives up.
+  // A renews rarely and hears no notifications here, so it is still holding when B gives up.
   auto slow = FastOptions("A");
   slow.lease = milliseconds(60'000);
   slow.renew_interval = milliseconds(20'000);
-  auto a = OpenStore(slow), b = OpenStore("B");
+  auto a = OpenDeafStore(slow), b = OpenStore("B");
   auto held = *a->StartSession("p1", {}, loop_.executor());
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto pending = b->AsyncStartSession(

@@ -6,11 +6,15 @@
 //                                       /tmp); keep it on the disk you want to measure.
 //   --holdfast_storage_min_time=SECONDS min time per repetition of the datastore/ benchmarks
 //                                       (default: --benchmark_min_time's).
-//   --holdfast_variants=LIST            comma-separated datastore/ variants to run side by side
-//                                       (default: raw,raw+json,library).
+//   --holdfast_variants=LIST            comma-separated datastore/ and profile/StartEnd variants
+//                                       to run side by side (default: raw,raw+json,library).
+//   --holdfast_handoffs=N               hand-offs measured by profile/Handoff (default: 100).
+//   --holdfast_handoff_renew_ms=MS      renew_interval of the hand-off stores (default: 1000).
+//   --holdfast_profiles=N               active sessions in profile/Fleet (default: 10000).
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +27,7 @@
 #include "bench_environment.h"
 #include "datastore_bench.h"
 #include "json_bench.h"
+#include "profile_bench.h"
 #include "summary_reporter.h"
 
 namespace {
@@ -30,6 +35,9 @@ namespace {
 constexpr std::string_view kDirFlag = "--holdfast_bench_dir=";
 constexpr std::string_view kStorageMinTimeFlag = "--holdfast_storage_min_time=";
 constexpr std::string_view kVariantsFlag = "--holdfast_variants=";
+constexpr std::string_view kHandoffsFlag = "--holdfast_handoffs=";
+constexpr std::string_view kHandoffRenewFlag = "--holdfast_handoff_renew_ms=";
+constexpr std::string_view kProfilesFlag = "--holdfast_profiles=";
 
 bool IsOptimizedBuild() {
 #if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -66,6 +74,7 @@ std::string LibraryJournalMode(const std::filesystem::path& path) {
 int main(int argc, char** argv) {
   std::filesystem::path dir = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
   holdfast::bench::DataStoreBenchOptions storage;
+  holdfast::bench::ProfileBenchOptions profiles;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     std::string_view arg(argv[i]);
@@ -77,6 +86,14 @@ int main(int argc, char** argv) {
       storage.variants.clear();
       std::stringstream list{std::string(arg.substr(kVariantsFlag.size()))};
       for (std::string variant; std::getline(list, variant, ',');) storage.variants.insert(variant);
+    } else if (arg.starts_with(kHandoffsFlag)) {
+      profiles.handoffs = std::atoi(std::string(arg.substr(kHandoffsFlag.size())).c_str());
+    } else if (arg.starts_with(kHandoffRenewFlag)) {
+      profiles.handoff_renew_interval = std::chrono::milliseconds(
+          std::atoll(std::string(arg.substr(kHandoffRenewFlag.size())).c_str()));
+    } else if (arg.starts_with(kProfilesFlag)) {
+      profiles.profiles = static_cast<std::size_t>(
+          std::atoll(std::string(arg.substr(kProfilesFlag.size())).c_str()));
     } else {
       args.push_back(argv[i]);
     }
@@ -111,11 +128,15 @@ int main(int argc, char** argv) {
             << std::flush;
 
   holdfast::bench::RegisterDataStoreBenchmarks(**env, storage);
+  profiles.min_time = storage.min_time;
+  profiles.variants = storage.variants;
+  holdfast::bench::RegisterProfileBenchmarks(**env, profiles);
   holdfast::bench::RegisterJsonBenchmarks(**env);
 
   holdfast::bench::SummaryReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintSummary(std::cout);
+  holdfast::bench::PrintProfileSummary(std::cout);
   benchmark::Shutdown();
   return 0;
 }

@@ -65,6 +65,8 @@ std::map<std::string, OpStats> TakeOpStats(const std::string& prefix,
 
 // The calling thread's CPU time.
 std::chrono::nanoseconds ThreadCpuTime();
+// The whole process's CPU time (for work that other threads do on the caller's behalf).
+std::chrono::nanoseconds ProcessCpuTime();
 
 }  // namespace holdfast::bench
 

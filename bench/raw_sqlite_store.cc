@@ -128,49 +128,85 @@ Result<std::int64_t> RawSqliteStore::Set(std::string_view key, std::string_view 
   return Err(status);
 }
 
-Result<std::int64_t> RawSqliteStore::Update(
+Result<std::int64_t> RawSqliteStore::UpdateInTransaction(
     std::string_view key, const std::function<std::string(std::string_view)>& transform) {
-  {
-    ResetOnExit reset(begin_);
-    HOLDFAST_RETURN_IF_ERROR(Step(begin_, nullptr));
-  }
-  Status status;
   std::int64_t version = 0;
   std::string next;
   {
     ResetOnExit reset(select_);
     sqlite3_bind_blob64(select_, 1, key.data(), key.size(), SQLITE_STATIC);
     bool row = false;
-    status = Step(select_, &row);
-    if (status.ok()) {
-      std::string_view current;
-      if (row) {
-        version = sqlite3_column_int64(select_, 0);
-        const void* data = sqlite3_column_blob(select_, 1);
-        current = std::string_view(static_cast<const char*>(data),
-                                   static_cast<std::size_t>(sqlite3_column_bytes(select_, 1)));
-      }
-      next = transform(current);
+    HOLDFAST_RETURN_IF_ERROR(Step(select_, &row));
+    std::string_view current;
+    if (row) {
+      version = sqlite3_column_int64(select_, 0);
+      const void* data = sqlite3_column_blob(select_, 1);
+      current = std::string_view(static_cast<const char*>(data),
+                                 static_cast<std::size_t>(sqlite3_column_bytes(select_, 1)));
     }
+    next = transform(current);
   }
-  if (status.ok()) {
-    ResetOnExit reset(update_);
-    sqlite3_bind_blob64(update_, 1, key.data(), key.size(), SQLITE_STATIC);
-    sqlite3_bind_blob64(update_, 2, next.data(), next.size(), SQLITE_STATIC);
-    sqlite3_bind_int64(update_, 3, version);
-    status = Step(update_, nullptr);
-    if (status.ok() && sqlite3_changes(db_) != 1) {
-      status = AbortedError("raw sqlite update: version changed or key absent");
-    }
+  ResetOnExit reset(update_);
+  sqlite3_bind_blob64(update_, 1, key.data(), key.size(), SQLITE_STATIC);
+  sqlite3_bind_blob64(update_, 2, next.data(), next.size(), SQLITE_STATIC);
+  sqlite3_bind_int64(update_, 3, version);
+  HOLDFAST_RETURN_IF_ERROR(Step(update_, nullptr));
+  if (sqlite3_changes(db_) != 1) {
+    return Err(AbortedError("raw sqlite update: version changed or key absent"));
   }
+  return version + 1;
+}
+
+Status RawSqliteStore::InTransaction(const std::function<Status()>& body) {
+  {
+    ResetOnExit reset(begin_);
+    HOLDFAST_RETURN_IF_ERROR(Step(begin_, nullptr));
+  }
+  Status status = body();
   if (status.ok()) {
     ResetOnExit reset(commit_);
     status = Step(commit_, nullptr);
-    if (status.ok()) return version + 1;
+    if (status.ok()) return status;
   }
   ResetOnExit reset(rollback_);
   sqlite3_step(rollback_);
-  return Err(status);
+  return status;
+}
+
+Result<std::int64_t> RawSqliteStore::Update(
+    std::string_view key, const std::function<std::string(std::string_view)>& transform) {
+  std::int64_t version = 0;
+  HOLDFAST_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    auto updated = UpdateInTransaction(key, transform);
+    if (!updated) return updated.error();
+    version = *updated;
+    return Status::Ok();
+  }));
+  return version;
+}
+
+Status RawSqliteStore::SetMany(std::span<const std::string> keys, std::string_view bytes) {
+  return InTransaction([&]() -> Status {
+    for (const std::string& key : keys) {
+      ResetOnExit reset(upsert_);
+      sqlite3_bind_blob64(upsert_, 1, key.data(), key.size(), SQLITE_STATIC);
+      sqlite3_bind_blob64(upsert_, 2, bytes.data(), bytes.size(), SQLITE_STATIC);
+      bool row = true;
+      while (row) HOLDFAST_RETURN_IF_ERROR(Step(upsert_, &row));
+    }
+    return Status::Ok();
+  });
+}
+
+Status RawSqliteStore::UpdateMany(std::span<const std::string> keys,
+                                  const std::function<std::string(std::string_view)>& transform) {
+  return InTransaction([&]() -> Status {
+    for (const std::string& key : keys) {
+      auto updated = UpdateInTransaction(key, transform);
+      if (!updated) return updated.error();
+    }
+    return Status::Ok();
+  });
 }
 
 Result<std::string> RawSqliteStore::Pragma(std::string_view name) {

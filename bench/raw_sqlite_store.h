@@ -5,6 +5,8 @@
 //   Get:    SELECT version, value FROM kv WHERE key = ?      (autocommit, the value copied out)
 //   Set:    BEGIN IMMEDIATE; UPSERT value + version; COMMIT
 //   Update: BEGIN IMMEDIATE; SELECT; transform; UPDATE ... WHERE version = <read>; COMMIT
+//   UpdateMany: BEGIN IMMEDIATE; (SELECT; transform; UPDATE ... WHERE version = <read>) per key;
+//               COMMIT (one transaction and one sync for all keys: the group-commit floor)
 //
 // Every statement is prepared once. Thread safety: one thread at a time.
 #ifndef HOLDFAST_BENCH_RAW_SQLITE_STORE_H_
@@ -16,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -46,6 +49,13 @@ class RawSqliteStore {
   Result<std::int64_t> Update(std::string_view key,
                               const std::function<std::string(std::string_view)>& transform);
 
+  // Writes `bytes` to every key in one transaction (populating many keys without one sync each).
+  Status SetMany(std::span<const std::string> keys, std::string_view bytes);
+  // Updates every key in one transaction with the same `transform`; all or nothing. kAborted when
+  // a key is absent.
+  Status UpdateMany(std::span<const std::string> keys,
+                    const std::function<std::string(std::string_view)>& transform);
+
   // The value of `PRAGMA name` on this connection, for the run's notes.
   Result<std::string> Pragma(std::string_view name);
 
@@ -54,6 +64,11 @@ class RawSqliteStore {
   Status Prepare();
   Status Exec(const char* sql);
   Status Step(sqlite3_stmt* stmt, bool* row);
+  // SELECT, transform, conditional UPDATE, inside an open transaction. Returns the new version.
+  Result<std::int64_t> UpdateInTransaction(
+      std::string_view key, const std::function<std::string(std::string_view)>& transform);
+  // BEGIN IMMEDIATE, `body`, then COMMIT, or ROLLBACK when `body` or COMMIT fails.
+  Status InTransaction(const std::function<Status()>& body);
 
   sqlite3* db_;
   sqlite3_stmt* begin_ = nullptr;

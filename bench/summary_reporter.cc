@@ -104,27 +104,33 @@ void SummaryReporter::PrintSummary(std::ostream& out) const {
   for (const auto& [name, m] : results_) {
     if (!m.error.empty()) out << "\nERROR in " << name << ": " << m.error << "\n";
   }
-  PrintStorage(out);
-  PrintLatency(out);
+  PrintStorage(out, "datastore", "DataStore on SQLite vs raw SQLite (WAL, synchronous=FULL)");
+  PrintLatency(out, "datastore", "CPU µs");
+  PrintStorage(out, "profile",
+               "Profile session start + end vs two raw read-modify-write transactions");
+  PrintLatency(out, "profile", "process CPU µs");
   PrintJson(out);
 }
 
-void SummaryReporter::PrintStorage(std::ostream& out) const {
+void SummaryReporter::PrintStorage(std::ostream& out, const std::string& group,
+                                   const std::string& title) const {
   bool header = false;
   for (const std::string& name : order_) {
     const auto parts = Split(name);
     const Measured& m = results_.at(name);
-    if (parts.size() != 3 || parts[0] != "datastore" || m.variants.empty()) continue;
-    if (!header) {
-      out << "\n### DataStore on SQLite vs raw SQLite (WAL, synchronous=FULL), operations/s\n\n"
-          << "| operation | size | raw | raw+json | library | library/raw | "
-             "library/(raw+json) | library/raw >= 0.9 |\n"
-          << "|---|---|---:|---:|---:|---:|---:|---|\n";
-      header = true;
-    }
+    if (parts.size() != 3 || parts[0] != group || m.variants.empty()) continue;
     const OpStats* raw = Variant(m.variants, "raw");
     const OpStats* raw_json = Variant(m.variants, "raw+json");
+    const OpStats* datastore = Variant(m.variants, "datastore");
     const OpStats* library = Variant(m.variants, "library");
+    if (!header) {
+      out << "\n### " << title << ", operations/s\n\n"
+          << "| operation | size | raw | raw+json | " << (datastore ? "datastore | " : "")
+          << "library | library/raw | library/(raw+json) | "
+          << (datastore ? "library/datastore | " : "") << "library/raw >= 0.9 |\n"
+          << "|---|---|---:|---:|---:|---:|---:|" << (datastore ? "---:|---:|" : "") << "---|\n";
+      header = true;
+    }
     auto ops = [](const OpStats* s) {
       return s == nullptr ? std::string("-") : MedianAndRange(s->ops_per_second, 1);
     };
@@ -137,24 +143,27 @@ void SummaryReporter::PrintStorage(std::ostream& out) const {
       verdict = Median(PairedRatios(*library, *raw)) >= 0.9 ? "met" : "**not met**";
     }
     out << "| " << parts[1] << " | " << parts[2] << " | " << ops(raw) << " | " << ops(raw_json)
-        << " | " << ops(library) << " | " << ratio(raw) << " | " << ratio(raw_json) << " | "
+        << " | " << (datastore ? ops(datastore) + " | " : "") << ops(library) << " | " << ratio(raw)
+        << " | " << ratio(raw_json) << " | " << (datastore ? ratio(datastore) + " | " : "")
         << verdict << " |\n";
   }
 }
 
-void SummaryReporter::PrintLatency(std::ostream& out) const {
+void SummaryReporter::PrintLatency(std::ostream& out, const std::string& group,
+                                   const std::string& cpu_label) const {
   bool header = false;
   for (const std::string& name : order_) {
     const auto parts = Split(name);
     const Measured& m = results_.at(name);
-    if (parts.size() != 3 || parts[0] != "datastore") continue;
-    for (const char* variant : {"raw", "raw+json", "library"}) {
+    if (parts.size() != 3 || parts[0] != group) continue;
+    for (const char* variant : {"raw", "raw+json", "datastore", "library"}) {
       const OpStats* s = Variant(m.variants, variant);
       if (s == nullptr) continue;
       if (!header) {
-        out << "\n### Per operation (every operation of the reported repetitions timed)\n\n"
-            << "| operation | size | variant | ops/s | mean µs | p50 µs | p99 µs | CPU µs | "
-               "KiB written | samples |\n"
+        out << "\n### Per operation (" << group
+            << "/; every operation of the reported repetitions timed)\n\n"
+            << "| operation | size | variant | ops/s | mean µs | p50 µs | p99 µs | " << cpu_label
+            << " | KiB written | samples |\n"
             << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
         header = true;
       }

@@ -37,8 +37,10 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     std::map<std::string, OpStats> variants;  // datastore/ benchmarks: by variant name
     std::string error;
   };
-  void PrintStorage(std::ostream& out) const;
-  void PrintLatency(std::ostream& out) const;
+  // Benchmarks named <group>/<operation>/<size> with raw, raw+json and library variants.
+  void PrintStorage(std::ostream& out, const std::string& group, const std::string& title) const;
+  void PrintLatency(std::ostream& out, const std::string& group,
+                    const std::string& cpu_label) const;
   void PrintJson(std::ostream& out) const;
 
   std::map<std::string, Measured> results_;

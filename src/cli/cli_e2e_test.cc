@@ -1,123 +1,9 @@
 // End-to-end tour of the holdfast binary: every scenario runs the real executable against a
 // temporary SQLite file and checks exit codes, stdout and stderr as a user or script sees them.
-#include <fcntl.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "cli_test_fixture.h"
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <string>
-#include <vector>
-
-#include "holdfast/json.h"
-
-extern char** environ;
-
+namespace holdfast::cli_test {
 namespace {
-
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-boost::json::value Json(const std::string& text) {
-  auto parsed = holdfast::ParseJson(text);
-  EXPECT_TRUE(parsed.has_value()) << "not one JSON document: " << text;
-  return parsed ? *parsed : boost::json::value();
-}
-
-std::int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "holdfast_cli_e2e_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    db_ = dir_ / "main.db";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Runs `holdfast ARGS...` in the test's directory with `input` on stdin.
-  RunResult RunRaw(const std::vector<std::string>& args, const std::string& input = "") {
-    const fs::path in = dir_ / "stdin", out = dir_ / "stdout", err = dir_ / "stderr";
-    WriteFile(in, input);
-    std::vector<std::string> argv_storage = {HOLDFAST_CLI_PATH};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addchdir_np(&actions, dir_.c_str());
-    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    RunResult result;
-    if (spawned != 0) {
-      ADD_FAILURE() << "cannot start " << HOLDFAST_CLI_PATH;
-      return result;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    return result;
-  }
-  // Runs `holdfast --store sqlite:<db> ARGS...`.
-  RunResult RunOn(const fs::path& db, const std::vector<std::string>& args,
-                  const std::string& input = "") {
-    std::vector<std::string> full = {"--store", "sqlite:" + db.string()};
-    full.insert(full.end(), args.begin(), args.end());
-    return RunRaw(full, input);
-  }
-  RunResult Run(const std::vector<std::string>& args, const std::string& input = "") {
-    return RunOn(db_, args, input);
-  }
-  // Runs a command that must succeed and returns its stdout.
-  std::string Ok(const std::vector<std::string>& args, const std::string& input = "") {
-    RunResult r = Run(args, input);
-    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(args) << "\nstderr: " << r.err;
-    return r.out;
-  }
-
-  fs::path dir_;
-  fs::path db_;
-};
 
 TEST_F(CliTest, SetWithMetadataAndUserIdsThenGetInfoJsonShowsEveryField) {
   const std::int64_t before = NowMillis();
@@ -521,3 +407,4 @@ TEST_F(CliTest, GlobalOptionsAfterTheCommandWork) {
 }
 
 }  // namespace
+}  // namespace holdfast::cli_test

@@ -43,8 +43,8 @@ struct ProfileStoreOptions {
   std::string server_id;  // Default (empty): random, unique per store instance
   // The lock's lease, judged by the backend's clock. Must be at least 3x renew_interval.
   std::chrono::milliseconds lease{std::chrono::minutes(3)};
-  // How often an active session renews its lease (and picks up inbox messages and release
-  // requests). Default: 1 minute.
+  // How often an active session renews its lease (and picks up inbox messages, and release
+  // requests the backend did not announce). Default: 1 minute.
   std::chrono::milliseconds renew_interval{std::chrono::minutes(1)};
   // How often changed data is written. Unchanged data only renews. Default: 5 min, like
   // ProfileStore. Sessions start at spread-out offsets so saves spread over the period.
@@ -52,7 +52,8 @@ struct ProfileStoreOptions {
   std::size_t inbox_limit = 100;
   int schema_version = 1;
   std::size_t io_threads = 2;
-  // The clock lock waits use (poll backoff, steal wait). Default: the system clock.
+  // The clock that measures a start's bounded wait (SessionOptions::wait). The pauses between
+  // polls are Asio timers on the I/O executor. Default: the system clock.
   std::shared_ptr<Clock> clock;
   // Called on an I/O thread for every failed storage operation (must be thread-safe).
   std::function<void(const ProfileStoreError&)> on_error;
@@ -101,9 +102,13 @@ class ProfileStore {
 
   // Starts a session: the profile is created from the template if new. `owner` becomes the
   // profile's owner executor. Completion: void(Result<std::shared_ptr<Profile>>).
+  // A held profile is asked for (a release request, announced where the backend has change
+  // notifications) and polled for on a timer, never by blocking an I/O thread.
   // Errors: kFailedPrecondition (held, policy kFailIfHeld; already active in this process;
-  // shutting down; newer schema), kDeadlineExceeded, kCancelled, kDataLoss (corrupt record,
-  // left untouched), kUnavailable / kOutcomeUnknown from the backend (no lock left behind).
+  // shutting down, also for a start still waiting when shutdown begins; newer schema),
+  // kDeadlineExceeded, kCancelled (the cancel flag is seen within 100 ms while waiting),
+  // kDataLoss (corrupt record, left untouched), kUnavailable / kOutcomeUnknown from the backend
+  // (no lock left behind). A start that ends without the lock withdraws its request.
   template <typename Token>
   auto AsyncStartSession(std::string key, SessionOptions options,
                          boost::asio::any_io_executor owner, Token&& token) {

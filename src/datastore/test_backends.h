@@ -1,5 +1,6 @@
 // Test support: every backend the DataStore tests run against, so each DataStore test is also a
-// conformance test of every engine. Test-only header.
+// conformance test of every engine. PostgreSQL runs on the test run's throw-away cluster (a test
+// binary including this header is registered with holdfast_test(... POSTGRES)). Test-only header.
 #ifndef HOLDFAST_SRC_DATASTORE_TEST_BACKENDS_H_
 #define HOLDFAST_SRC_DATASTORE_TEST_BACKENDS_H_
 
@@ -17,6 +18,7 @@
 #include "holdfast/backend.h"
 #include "holdfast/memory_backend.h"
 #include "holdfast/sqlite_backend.h"
+#include "postgres/postgres_test_cluster.h"
 
 namespace holdfast::testing {
 
@@ -55,6 +57,10 @@ inline std::vector<BackendCase> AllBackends() {
          auto backend = OpenSqliteBackend(options);
          EXPECT_TRUE(backend.has_value()) << backend.error();
          return backend ? *backend : nullptr;
+       }},
+      {"postgres",
+       [](std::shared_ptr<Clock> clock) -> std::shared_ptr<Backend> {
+         return OpenSharedTestPostgres(std::move(clock));
        }},
   };
 }

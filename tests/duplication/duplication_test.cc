@@ -1,7 +1,9 @@
-// The multi-process duplication test on SQLite (RELIABILITY.md, "The duplication test"): K real
-// game-server processes on one temporary SQLite file, N players, rounds of joins, trades, gifts,
-// grants, sinks, leaves and server hops, with kill -9, SIGSTOP beyond the lease and backend
-// faults; after each round the checkers verify I1-I7. See docs/duplication-test.md.
+// The multi-process duplication test (RELIABILITY.md, "The duplication test"): K real game-server
+// processes on one temporary SQLite file, or on a private PostgreSQL cluster (Postgres* tests), N
+// players, rounds of joins, trades, gifts, grants, sinks, leaves and server hops, with kill -9,
+// SIGSTOP beyond the lease and backend faults (on PostgreSQL also backend and postmaster kills, a
+// lost COMMIT reply and a partition); after each round the checkers verify I1-I7. See
+// docs/duplication-test.md.
 //
 // Longer runs (soak): HOLDFAST_DUP_ROUNDS, HOLDFAST_DUP_PLAYERS, HOLDFAST_DUP_SERVERS,
 // HOLDFAST_DUP_SEED; HOLDFAST_DUP_KEEP=1 keeps the temporary directory (database, server logs).
@@ -18,6 +20,7 @@
 #include <string_view>
 
 #include "demo/scenario.h"
+#include "postgres/postgres_test_cluster.h"
 
 namespace holdfast::demo {
 namespace {
@@ -81,6 +84,14 @@ void PrintSummary(const ScenarioResult& r) {
             << t.coins_low << ".." << t.coins_high << "; items " << t.items_found << "/"
             << t.items_expected << "; acknowledged value ops checked " << t.acknowledged_checked
             << "; truncated op windows " << t.truncated_profiles << "\n";
+  if (s.pg_backend_kills + s.postmaster_kills + s.lost_commit_replies + s.partitions > 0) {
+    std::cout << "  postgres: backend kills " << s.pg_backend_kills << ", postmaster kills "
+              << s.postmaster_kills << " (database back within " << s.db_recovery_max_ms
+              << " ms at most), lost COMMIT replies " << s.lost_commit_replies << ", partitions "
+              << s.partitions << " (cut-off operations refused " << s.partition_refused
+              << ", unknown " << s.partition_unknown << "; recoveries " << s.partition_recoveries
+              << ")\n";
+  }
   for (const auto& why : r.invalid) std::cout << "  INVALID: " << why << "\n";
   if (!r.violations.empty()) std::cout << "violations:\n" << r.violation_report;
 }
@@ -150,6 +161,74 @@ TEST(DuplicationTest, PlantedSplitTradeIsCaught) {
   auto result = RunPlanted(PlantedBug::kSplitTrade);
   // One side of a trade commits without the other: a duplicated item or a half-applied trade.
   EXPECT_TRUE(Reports(result, {"I3", "I5"})) << "trades saved as two saves went unnoticed";
+}
+
+// ---- PostgreSQL: the same test on a private cluster, with database faults -------------------
+
+// A private cluster (scripts/pg-cluster.sh in a temporary directory, killed and restarted by the
+// run) and a run in a fresh schema on it, one game server behind the FaultProxy.
+struct PostgresRun {
+  holdfast::testing::PrivateCluster cluster;
+
+  void Configure(ScenarioOptions& o) {
+    // statement_timeout (and so idle_in_transaction_session_timeout) below the pause: a server
+    // stopped or cut off inside a transaction loses its row locks while it is frozen.
+    // request_timeout below the partition: its pool's connections time out and reconnect.
+    o.store_uri = cluster.uri() + "?schema=" + holdfast::testing::UniqueSchema("dup") +
+                  "&pool_size=4&request_timeout_ms=3000&statement_timeout_ms=1500"
+                  "&sslmode=disable";
+    o.postgres = PostgresFaults{.admin_conninfo = cluster.uri(),
+                                .kill_postmaster = [this] { return cluster.Kill(); },
+                                .restart_postmaster = [this] { return cluster.Restart(); }};
+  }
+};
+
+TEST(DuplicationTest, PostgresCiTier) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  PostgresRun pg;
+  ASSERT_TRUE(pg.cluster.ok());
+  ScenarioOptions o = BaseOptions(dir);
+  pg.Configure(o);
+  o.servers = static_cast<int>(EnvInt("HOLDFAST_DUP_SERVERS", 3));
+  o.players = static_cast<int>(EnvInt("HOLDFAST_DUP_PLAYERS", 150));
+  o.rounds = static_cast<int>(EnvInt("HOLDFAST_DUP_ROUNDS", 5));
+  o.minimums = MinimumCounts{.kills = o.rounds,
+                             .pauses = o.rounds,
+                             .live_rejoins = 3 * o.rounds,
+                             .handoffs = o.rounds,
+                             .steals = 1,
+                             .trades = 10 * o.rounds,
+                             .gifts = 3 * o.rounds,
+                             .unknown_outcomes = 1,
+                             .planted_refusals = o.rounds,
+                             .pg_backend_kills = o.rounds,
+                             .postmaster_kills = o.rounds,
+                             .lost_commit_replies = o.rounds,
+                             .partitions = o.rounds,
+                             .partition_recoveries = o.rounds};
+  auto result = RunScenario(o);
+  ASSERT_TRUE(result.has_value()) << result.error();
+  PrintSummary(*result);
+  EXPECT_TRUE(result->violations.empty()) << result->violation_report;
+  EXPECT_TRUE(result->invalid.empty()) << Joined(result->invalid);
+}
+
+TEST(DuplicationTest, PostgresPlantedUnfencedWriteIsCaught) {
+  TempDir dir;
+  PostgresRun pg;
+  ASSERT_TRUE(pg.cluster.ok());
+  ScenarioOptions o = BaseOptions(dir);
+  pg.Configure(o);
+  o.bug = PlantedBug::kUnfenced;
+  o.players = 100;
+  o.op_timeout = std::chrono::milliseconds(8'000);
+  o.rounds = static_cast<int>(EnvInt("HOLDFAST_DUP_PLANTED_ROUNDS", 2));
+  auto result = RunScenario(o);
+  ASSERT_TRUE(result.has_value()) << result.error();
+  std::cout << "planted bug unfenced on PostgreSQL:\n";
+  PrintSummary(*result);
+  EXPECT_TRUE(Reports(*result, {"I2", "I3"})) << "saves that ignore the session went unnoticed";
 }
 
 // The README's main job, end to end: `holdfast demo` on a temporary SQLite file.

@@ -33,6 +33,9 @@ Status Cluster::Spawn(int slot) {
   s.incarnation += 1;
   GameServerOptions server = options_.server;
   server.server_id = ServerId(slot, s.incarnation);
+  if (auto it = options_.slot_store_uri.find(slot); it != options_.slot_store_uri.end()) {
+    server.store_uri = it->second;
+  }
   std::vector<std::string> argv = options_.command;
   for (auto& arg : GameServerArgs(server)) argv.push_back(std::move(arg));
   auto child = ChildProcess::Start(argv, LogPath(slot, s.incarnation));

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,7 @@ class Cluster {
     std::vector<std::string> command;  // argv prefix of a game server ("/path/game_server")
     GameServerOptions server;          // server_id is set per incarnation
     std::string log_dir;               // each process's stderr goes to LOG_DIR/<id>.log
+    std::map<int, std::string> slot_store_uri;  // per-slot store URI overrides (a proxy)
   };
 
   explicit Cluster(Options options);

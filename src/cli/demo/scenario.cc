@@ -38,6 +38,14 @@ Result<ScenarioResult> Runner::Run() {
     }
     PlayTicks(o_.ticks_per_phase);
     if (o_.backend_faults) BackendFaultPhase(round);
+    if (o_.postgres) {
+      const PostgresFaults& pg = *o_.postgres;
+      if (pg.backend_kill) PgBackendKillPhase(round);
+      if (pg.lost_commit_reply) LostCommitReplyPhase(round);
+      PlayTicks(1);
+      if (pg.postmaster_kill) PostmasterKillPhase(round);
+      if (pg.partition) PartitionPhase(round);
+    }
     Phase("settle");
     Settle();
     ++result_.stats.rounds;
@@ -94,7 +102,9 @@ Status Runner::Setup() {
                            .autosave_period = o_.autosave_period,
                            .steal_wait = o_.steal_wait,
                            .bug = o_.bug};
-  cluster_ = std::make_unique<Cluster>(Cluster::Options{o_.server_command, server, o_.log_dir});
+  Cluster::Options cluster{o_.server_command, server, o_.log_dir, {}};
+  if (o_.postgres) HOLDFAST_RETURN_IF_ERROR(StartProxy(cluster));
+  cluster_ = std::make_unique<Cluster>(std::move(cluster));
   Phase("start servers");
   HOLDFAST_RETURN_IF_ERROR(cluster_->Start(o_.servers));
   Event("started " + std::to_string(o_.servers) + " game servers, " + std::to_string(o_.players) +
@@ -392,6 +402,7 @@ void Runner::Finish() {
     result_.invalid.push_back("clean stop: " + problem);
   }
   Pump(SteadyClock::now());
+  if (proxy_) CollectProxyStats();
   if (result_.violations.empty()) {
     Phase("final check");
     auto found = checker_->Check(history_);
@@ -439,6 +450,11 @@ void Runner::CheckMinimums() {
   need("acknowledged gifts", s.gifts, m.gifts);
   need("unknown outcomes", s.unknown_outcomes, m.unknown_outcomes);
   need("planted-record refusals", s.planted_refusals, m.planted_refusals);
+  need("PostgreSQL backend kills", s.pg_backend_kills, m.pg_backend_kills);
+  need("postmaster kills", s.postmaster_kills, m.postmaster_kills);
+  need("lost COMMIT replies", s.lost_commit_replies, m.lost_commit_replies);
+  need("partitions", s.partitions, m.partitions);
+  need("recoveries after a partition", s.partition_recoveries, m.partition_recoveries);
 }
 
 }  // namespace scenario_internal

@@ -5,7 +5,9 @@
 // still live. Faults each round: kill -9 of a server with operations in flight (then a restart),
 // SIGSTOP longer than the lease with trades queued (while other servers steal its players),
 // backend errors. After each round the Checker, the Monitor and a liveness load of every profile
-// verify RELIABILITY.md's I1-I7; the run is invalid unless it reached minimum fault counts.
+// verify RELIABILITY.md's I1-I7; the run is invalid unless it reached minimum fault counts. On
+// PostgreSQL, PostgresFaults adds backend and postmaster kills, a lost COMMIT reply and a
+// partition (through a FaultProxy in front of one game server).
 // Thread safety: RunScenario owns the calling thread; callbacks run on it.
 #ifndef HOLDFAST_CLI_DEMO_SCENARIO_H_
 #define HOLDFAST_CLI_DEMO_SCENARIO_H_
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +36,28 @@ struct MinimumCounts {
   std::int64_t gifts = 0;   // acknowledged
   std::int64_t unknown_outcomes = 0;
   std::int64_t planted_refusals = 0;
+  // PostgreSQL faults (ScenarioOptions::postgres).
+  std::int64_t pg_backend_kills = 0;
+  std::int64_t postmaster_kills = 0;
+  std::int64_t lost_commit_replies = 0;
+  std::int64_t partitions = 0;
+  std::int64_t partition_recoveries = 0;
+};
+
+// The PostgreSQL faults of a run on a postgres:// store (docs/duplication-test.md, "PostgreSQL").
+// The caller owns the cluster; the run signals only the backends of that cluster.
+struct PostgresFaults {
+  // libpq URI of the cluster, without Holdfast's parameters (pg_stat_activity, readiness).
+  std::string admin_conninfo;
+  // kill -9 of the cluster's postmaster, and a start on the same port; both true on success.
+  std::function<bool()> kill_postmaster;
+  std::function<bool()> restart_postmaster;
+  bool backend_kill = true;       // kill -9 of a backend serving a game server, ops in flight
+  bool postmaster_kill = true;    // kill -9 of the postmaster, then a restart, ops in flight
+  bool lost_commit_reply = true;  // the FaultProxy drops a COMMIT's reply
+  bool partition = true;          // the FaultProxy cuts the proxied server off past its lease
+  int proxied_slot = 0;           // the game server that reaches the database through the proxy
+  std::chrono::milliseconds partition_extra{1'000};  // partition length beyond the lease
 };
 
 struct RunStats {
@@ -58,7 +83,16 @@ struct RunStats {
   std::int64_t liveness_loads = 0;
   double liveness_max_ms = 0;
   std::int64_t monitor_samples = 0;
-  std::vector<double> handoff_ms;  // join latency of live rejoins answered by a hand-off
+  // PostgreSQL faults.
+  std::int64_t pg_backend_kills = 0;
+  std::int64_t postmaster_kills = 0;
+  std::int64_t lost_commit_replies = 0;  // COMMITs applied whose reply the proxy dropped
+  std::int64_t partitions = 0;
+  std::int64_t partition_recoveries = 0;  // the cut-off server served a join + grant after it
+  std::int64_t partition_refused = 0;     // its operations answered "fail" after the partition
+  std::int64_t partition_unknown = 0;     // ... and "unknown"
+  double db_recovery_max_ms = 0;          // kill to the database accepting connections again
+  std::vector<double> handoff_ms;         // join latency of live rejoins answered by a hand-off
   double seconds = 0;
 };
 
@@ -100,6 +134,8 @@ struct ScenarioOptions {
   std::string log_dir;     // the servers' stderr logs; empty: inherit
   std::chrono::milliseconds monitor_interval{250};
   MinimumCounts minimums;
+  // PostgreSQL faults each round (postgres:// stores only); none when unset.
+  std::optional<PostgresFaults> postgres;
   std::function<void(const Progress&)> on_progress;
   std::function<void(const std::string&)> on_event;  // "killed s1-0 (pid 123) ...", for humans
 };

@@ -21,6 +21,7 @@
 
 #include "checker.h"
 #include "cluster.h"
+#include "fault_proxy.h"
 #include "history.h"
 #include "holdfast/data_store_service.h"
 #include "holdfast/profile_store.h"
@@ -189,7 +190,26 @@ class Runner {
   // change it; the frozen server wakes after its lease ran out with those trades still to run.
   void PausePhase(int round);
 
+  // Other servers join one side of each pair (a live-session rejoin: hand-off, or a steal when
+  // `victim` cannot answer), then grant to and trade with it.
+  void StealOneSideOfEach(int victim, const std::vector<std::pair<Player*, Player*>>& pairs);
+
   void BackendFaultPhase(int round);
+
+  // ---- PostgreSQL faults (scenario_postgres.cc) ----------------------------------------------
+
+  bool OnSqlite() const { return o_.store_uri.rfind("sqlite:", 0) == 0; }
+  // Starts the FaultProxy and routes the proxied slot's game server through it.
+  Status StartProxy(Cluster::Options& options);
+  // Sends up to `count` value operations to `slot`; returns their ids.
+  std::vector<std::int64_t> Burst(int slot, int count);
+  std::vector<std::int64_t> BurstEverywhere(int count);
+  void AwaitDatabase(const std::string& after);
+  void PgBackendKillPhase(int round);
+  void PostmasterKillPhase(int round);
+  void LostCommitReplyPhase(int round);
+  void PartitionPhase(int round);
+  void CollectProxyStats();
 
   // ---- checks --------------------------------------------------------------------------------
 
@@ -226,6 +246,7 @@ class Runner {
   std::shared_ptr<DataStoreService> service_;
   std::unique_ptr<Checker> checker_;
   std::unique_ptr<Monitor> monitor_;
+  std::unique_ptr<FaultProxy> proxy_;  // outlives the cluster: its servers connect through it
   std::unique_ptr<Cluster> cluster_;
   std::set<std::pair<int, int>> expected_exits_;
   std::map<std::tuple<int, int, std::string, std::int64_t>, std::string> ended_;

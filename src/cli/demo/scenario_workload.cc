@@ -165,43 +165,7 @@ void Runner::KillPhase(int round) {
   Event("restarted slot " + std::to_string(victim) + " as " + cluster_->server_id(victim));
 }
 
-void Runner::PausePhase(int round) {
-  const int victim = (round + 1) % cluster_->size();
-  if (!cluster_->alive(victim)) return;
-  Phase("pause");
-  std::vector<Player*> here = IdleAt(victim);
-  std::shuffle(here.begin(), here.end(), rng_);
-  std::vector<std::pair<Player*, Player*>> pairs;
-  for (std::size_t i = 0; i + 1 < here.size() && pairs.size() < 6; i += 2) {
-    pairs.push_back({here[i], here[i + 1]});
-  }
-  const int incarnation = cluster_->incarnation(victim);
-  // A process stopped inside an SQLite write transaction holds the database's write lock and
-  // stalls every other server until it resumes (SQLite's design, not a fencing question), so
-  // it is stopped again at another instant until it holds no write lock.
-  const int tries = cluster_->PauseOutsideWriteLock(victim, 200);
-  const auto paused_at = SteadyClock::now();
-  ++result_.stats.pauses;
-  result_.stats.pause_retries += tries > 0 ? tries - 1 : 200;
-  // Sent to the stopped process: they wait in its input until it resumes, after the steals.
-  for (auto [a, b] : pairs) {
-    Invoke(victim, Op{.type = OpType::kTrade,
-                      .key = a->key,
-                      .key2 = b->key,
-                      .coins = Uniform(0, 10),
-                      .with_item = true});
-  }
-  for (std::size_t i = pairs.size() * 2; i < here.size() && i < pairs.size() * 2 + 3; ++i) {
-    Invoke(victim, Op{.type = OpType::kGrant, .key = here[i]->key, .coins = Uniform(1, 30)});
-  }
-  Event("SIGSTOP " + ServerName(victim, incarnation) +
-        (tries == 1  ? ""
-         : tries > 1 ? " (stopped " + std::to_string(tries) +
-                           " times to catch it outside a write transaction)"
-                     : " (it holds the store's write lock: the others wait)") +
-        ", then " + std::to_string(pairs.size()) +
-        " trades sent to it; other servers take one side of each");
-
+void Runner::StealOneSideOfEach(int victim, const std::vector<std::pair<Player*, Player*>>& pairs) {
   std::vector<std::int64_t> joins;
   std::map<std::int64_t, std::pair<Player*, int>> joined;  // join id -> (player, slot)
   for (auto [a, b] : pairs) {
@@ -233,6 +197,52 @@ void Runner::PausePhase(int round) {
   }
   std::erase(follow, 0);
   WaitFor(follow, o_.op_timeout);
+}
+
+void Runner::PausePhase(int round) {
+  const int victim = (round + 1) % cluster_->size();
+  if (!cluster_->alive(victim)) return;
+  Phase("pause");
+  std::vector<Player*> here = IdleAt(victim);
+  std::shuffle(here.begin(), here.end(), rng_);
+  std::vector<std::pair<Player*, Player*>> pairs;
+  for (std::size_t i = 0; i + 1 < here.size() && pairs.size() < 6; i += 2) {
+    pairs.push_back({here[i], here[i + 1]});
+  }
+  const int incarnation = cluster_->incarnation(victim);
+  // SQLite: a process stopped inside a write transaction holds the database's write lock and
+  // stalls every other server until it resumes (SQLite's design, not a fencing question), so
+  // it is stopped again at another instant until it holds no write lock. PostgreSQL: row locks
+  // only, released by idle_in_transaction_session_timeout (the URI's statement_timeout_ms).
+  int tries = 1;
+  if (OnSqlite()) {
+    tries = cluster_->PauseOutsideWriteLock(victim, 200);
+    result_.stats.pause_retries += tries > 0 ? tries - 1 : 200;
+  } else {
+    cluster_->Pause(victim);
+  }
+  const auto paused_at = SteadyClock::now();
+  ++result_.stats.pauses;
+  // Sent to the stopped process: they wait in its input until it resumes, after the steals.
+  for (auto [a, b] : pairs) {
+    Invoke(victim, Op{.type = OpType::kTrade,
+                      .key = a->key,
+                      .key2 = b->key,
+                      .coins = Uniform(0, 10),
+                      .with_item = true});
+  }
+  for (std::size_t i = pairs.size() * 2; i < here.size() && i < pairs.size() * 2 + 3; ++i) {
+    Invoke(victim, Op{.type = OpType::kGrant, .key = here[i]->key, .coins = Uniform(1, 30)});
+  }
+  Event("SIGSTOP " + ServerName(victim, incarnation) +
+        (tries == 1  ? ""
+         : tries > 1 ? " (stopped " + std::to_string(tries) +
+                           " times to catch it outside a write transaction)"
+                     : " (it holds the store's write lock: the others wait)") +
+        ", then " + std::to_string(pairs.size()) +
+        " trades sent to it; other servers take one side of each");
+
+  StealOneSideOfEach(victim, pairs);
   const auto resume_at = paused_at + o_.lease + milliseconds(700);
   Pump(resume_at);
   std::this_thread::sleep_until(resume_at);

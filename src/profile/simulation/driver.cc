@@ -1,6 +1,7 @@
 #include "driver.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <utility>
 
@@ -130,6 +131,11 @@ bool Simulation::Tick(int& ops_left) {
       time_->Advance(jump);
       ++stats_.time_jumps;
       Trace("time +" + std::to_string(jump.count()) + "ms");
+      // Sometimes one server's clock steps too (NTP, a VM resumed), up to ±300 s either way.
+      if (options_.clock_skew && skew_rng_.Chance(0.5)) {
+        StepClock(static_cast<int>(skew_rng_.Index(static_cast<std::size_t>(server_count_))));
+        ++stats_.clock_steps;
+      }
       break;
     }
   }
@@ -175,6 +181,13 @@ void Simulation::GrantCall(int server, const std::string& call) {
   }
   Trace("grant S" + std::to_string(server) + " " + call + fault);
   scheduler_->GrantCall(server, Grant::kRun);
+}
+
+void Simulation::StepClock(int server) {
+  const milliseconds skew(skew_rng_.Uniform(-kMaxClockSkew.count(), kMaxClockSkew.count()));
+  clocks_[static_cast<std::size_t>(server)]->SetSkew(skew);
+  stats_.max_skew_ms = std::max<std::int64_t>(stats_.max_skew_ms, std::abs(skew.count()));
+  Trace("clock S" + std::to_string(server) + " skew " + std::to_string(skew.count()) + "ms");
 }
 
 void Simulation::Crash(int server) {

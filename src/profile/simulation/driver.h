@@ -25,6 +25,8 @@ inline constexpr std::chrono::milliseconds kLease = std::chrono::seconds(10);
 // I6: once faults stop, every profile loads within lease + 5 s.
 inline constexpr std::chrono::milliseconds kLivenessSlack = std::chrono::seconds(5);
 inline constexpr int kMaxSessionsPerServer = 6;
+// How far a server's local clock may be from the backend's, either way.
+inline constexpr std::chrono::milliseconds kMaxClockSkew = std::chrono::seconds(300);
 // Keeps the ops one save adds well under kAppliedMemory, so the checker sees every chain whole.
 inline constexpr std::size_t kMaxPendingOps = 24;
 
@@ -40,7 +42,12 @@ enum class Choice { kGrant, kWake, kStart, kCrash, kPause, kJump };
 
 class Simulation {
  public:
-  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {}
+  // Skews draw from their own stream, so turning them on or off leaves every other seeded
+  // decision's draws unchanged.
+  explicit Simulation(const SimOptions& options)
+      : options_(options),
+        rng_(options.seed),
+        skew_rng_(options.seed * 0x5851F42D4C957F2DULL + 7) {}
   ~Simulation() {
     if (scheduler_) scheduler_->Shutdown();
   }
@@ -66,12 +73,14 @@ class Simulation {
   void FinishCrashes();
   void LivenessPhase(std::vector<Violation>& out);
   std::string PickPlayer(bool allow_planted);
+  void StepClock(int server);
   void Trace(const std::string& line);
   std::string Report(const std::vector<Violation>& violations) const;
   std::uint64_t FinalStateHash() const;
 
   SimOptions options_;
   SimRandom rng_;
+  SimRandom skew_rng_;
   int server_count_ = 0;
   double fault_probability_ = 0;
   bool events_on_ = true;
@@ -81,6 +90,7 @@ class Simulation {
   std::unique_ptr<History> history_;
   World world_;
   std::vector<std::unique_ptr<GameServer>> servers_;
+  std::vector<std::shared_ptr<SimClock>> clocks_;  // each server's local clock
   std::vector<Control> control_;
   std::vector<std::string> players_;
   std::vector<std::string> planted_keys_;

@@ -14,8 +14,10 @@
 #ifndef HOLDFAST_SRC_PROFILE_SIMULATION_SCHEDULER_H_
 #define HOLDFAST_SRC_PROFILE_SIMULATION_SCHEDULER_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -109,15 +111,20 @@ class Scheduler {
 };
 
 // The Clock every simulated server (and its DataStoreService backoff) uses: Now() is virtual
-// time, SleepFor() yields to the scheduler.
+// time plus this server's skew (its local clock is off; the backend's clock is the truth),
+// SleepFor() yields to the scheduler for that much virtual time.
 class SimClock final : public Clock {
  public:
   explicit SimClock(std::shared_ptr<Scheduler> scheduler) : scheduler_(std::move(scheduler)) {}
-  Timestamp Now() override { return scheduler_->time()->Now(); }
+  Timestamp Now() override { return scheduler_->time()->Now() + skew(); }
   void SleepFor(std::chrono::milliseconds d) override { scheduler_->SleepFor(d); }
+  // Steps this clock: from now on it reads virtual time + `skew`.
+  void SetSkew(std::chrono::milliseconds skew) { skew_ms_.store(skew.count()); }
+  std::chrono::milliseconds skew() const { return std::chrono::milliseconds(skew_ms_.load()); }
 
  private:
   std::shared_ptr<Scheduler> scheduler_;
+  std::atomic<std::int64_t> skew_ms_{0};
 };
 
 // One per simulated server, over the backend all servers share: every call parks until granted.

@@ -68,6 +68,9 @@ void Simulation::Setup() {
   }
 
   for (int i = 0; i < server_count_; ++i) {
+    auto local = std::make_shared<SimClock>(scheduler_);  // this server's own clock
+    clocks_.push_back(local);
+    if (options_.clock_skew) StepClock(i);
     auto backend = std::make_shared<SchedulingBackend>(faults_, scheduler_, i);
     auto service = std::make_shared<DataStoreService>(
         backend, ServiceOptions{.retry = {.max_attempts = 3,
@@ -76,7 +79,7 @@ void Simulation::Setup() {
                                           .jitter_seed = options_.seed * 7919 + 1 +
                                                          static_cast<std::uint64_t>(i)},
                                 .retention = {.bucket = milliseconds(0)},
-                                .clock = clock});
+                                .clock = local});
     auto protocol = std::make_unique<SessionProtocol>(
         service, *service->GetDataStore(kStore),
         profile_internal::ProtocolOptions{.store_name = kStore,
@@ -84,7 +87,7 @@ void Simulation::Setup() {
                                           .template_data = PlayerData{}.ToJson(),
                                           .lease = kLease,
                                           .inbox_limit = 10},
-        clock);
+        local);
     servers_.push_back(std::make_unique<GameServer>(i, std::move(protocol), world_));
   }
   control_.resize(static_cast<std::size_t>(server_count_));
@@ -117,6 +120,7 @@ std::string Simulation::Report(const std::vector<Violation>& violations) const {
   }
   if (options_.legacy_trade) out += " HOLDFAST_SIM_LEGACY_TRADE=1";
   if (!options_.faults) out += " HOLDFAST_SIM_NO_FAULTS=1";
+  if (!options_.clock_skew) out += " HOLDFAST_SIM_NO_SKEW=1";
   out += " profile_simulation_test --gtest_filter=SimulationTest.ReplaySeed\n";
   out += "Offending history (operations on the keys and ops involved):\n";
   std::string history = history_->Format(keys, ops);
@@ -210,6 +214,8 @@ SimStats& SimStats::operator+=(const SimStats& o) {
   crashes += o.crashes;
   pauses += o.pauses;
   time_jumps += o.time_jumps;
+  clock_steps += o.clock_steps;
+  max_skew_ms = std::max(max_skew_ms, o.max_skew_ms);
   starts_ok += o.starts_ok;
   steals += o.steals;
   saves_ok += o.saves_ok;
@@ -225,10 +231,11 @@ std::string SimStats::ToString() const {
   return "runs=" + n(runs) + " decisions=" + n(decisions) + " backend_calls=" + n(backend_calls) +
          " ops=" + n(ops) + " faults(transient/applied-but-failed/latency)=" + n(faults_transient) +
          "/" + n(faults_applied_but_failed) + "/" + n(faults_latency) + " crashes=" + n(crashes) +
-         " pauses=" + n(pauses) + " time_jumps=" + n(time_jumps) + " starts=" + n(starts_ok) +
-         " steals=" + n(steals) + " saves=" + n(saves_ok) + " trades=" + n(trades_ok) +
-         " gifts=" + n(gifts_ok) + " unknown_outcomes=" + n(unknown_outcomes) +
-         " versions_checked=" + n(versions_checked);
+         " pauses=" + n(pauses) + " time_jumps=" + n(time_jumps) +
+         " clock_steps=" + n(clock_steps) + " max_skew_ms=" + n(max_skew_ms) +
+         " starts=" + n(starts_ok) + " steals=" + n(steals) + " saves=" + n(saves_ok) +
+         " trades=" + n(trades_ok) + " gifts=" + n(gifts_ok) +
+         " unknown_outcomes=" + n(unknown_outcomes) + " versions_checked=" + n(versions_checked);
 }
 
 }  // namespace holdfast::simulation

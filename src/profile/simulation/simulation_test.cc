@@ -5,7 +5,8 @@
 //   HOLDFAST_SIM_OPS=N          operations per seed (default 50)
 //   HOLDFAST_SIM_SEED=S         ReplaySeed: run one seed verbosely
 //   HOLDFAST_SIM_BUG=name       ReplaySeed with a planted bug (unfenced-save, ...)
-//   HOLDFAST_SIM_LEGACY_TRADE=1, HOLDFAST_SIM_NO_FAULTS=1: ReplaySeed variants
+//   HOLDFAST_SIM_LEGACY_TRADE=1, HOLDFAST_SIM_NO_FAULTS=1, HOLDFAST_SIM_NO_SKEW=1: ReplaySeed
+//                               variants
 // A failure report prints the exact replay command.
 #include "simulation.h"
 
@@ -78,6 +79,25 @@ TEST(SimulationTest, SweepKeepsEveryInvariant) {
   EXPECT_GT(total.gifts_ok, 0);
   EXPECT_GT(total.faults_applied_but_failed, 0);
   EXPECT_GT(total.unknown_outcomes, 0);
+  EXPECT_GT(total.clock_steps, 0);
+}
+
+// RELIABILITY.md: servers' clocks up to ±300 s apart, stepping mid-run, never break safety;
+// leases are judged by the backend's clock alone. The same seeds also pass without skew.
+TEST(SimulationTest, ClockSkewOfFiveMinutesBetweenServersKeepsEveryInvariant) {
+  SimStats skewed;
+  for (std::uint64_t seed = 1; seed <= kDefaultSeeds / 6; ++seed) {
+    SimResult with_skew = RunSimulation(SimOptions{.seed = seed, .ops = SweepOps()});
+    ASSERT_TRUE(with_skew.ok()) << with_skew.report;
+    skewed += with_skew.stats;
+    SimResult without =
+        RunSimulation(SimOptions{.seed = seed, .ops = SweepOps(), .clock_skew = false});
+    ASSERT_TRUE(without.ok()) << without.report;
+    EXPECT_EQ(without.stats.clock_steps + without.stats.max_skew_ms, 0);
+  }
+  EXPECT_GT(skewed.clock_steps, 0);
+  EXPECT_GT(skewed.max_skew_ms, 200'000);  // seeded draws over ±300 s reach far
+  EXPECT_GT(skewed.steals, 0);
 }
 
 TEST(SimulationTest, FaultFreeRunsKeepEveryInvariant) {
@@ -111,6 +131,7 @@ TEST(SimulationTest, ReplaySeed) {
                                .bug = BugFromEnv(),
                                .legacy_trade = EnvNumber("HOLDFAST_SIM_LEGACY_TRADE") == 1,
                                .faults = EnvNumber("HOLDFAST_SIM_NO_FAULTS") != 1,
+                               .clock_skew = EnvNumber("HOLDFAST_SIM_NO_SKEW") != 1,
                                .verbose = true});
   std::cout << "history:\n"
             << result.history << "stats: " << result.stats.ToString()

@@ -36,6 +36,8 @@ PGconn* ConnectListener(const PgConnectOptions& options) {
   const std::string connect_timeout =
       std::to_string(std::max<long long>(2, (options.connect_timeout.count() + 999) / 1000));
   const std::string keepalive_idle = std::to_string(options.keepalive_idle.count());
+  // Names the schema, so operators (and tests) can tell whose listener a connection is.
+  const std::string application_name = "holdfast-listener:" + options.schema;
   const std::array<const char*, 8> keywords = {"dbname",
                                                "connect_timeout",
                                                "keepalives",
@@ -50,7 +52,7 @@ PGconn* ConnectListener(const PgConnectOptions& options) {
                                              keepalive_idle.c_str(),
                                              "1",
                                              "3",
-                                             "holdfast-listener",
+                                             application_name.c_str(),
                                              nullptr};
   return PQconnectdbParams(keywords.data(), values.data(), 1);
 }
@@ -106,6 +108,9 @@ std::unique_ptr<ChangeSubscription> PgListener::Subscribe(ChangeListener listene
   std::call_once(started_, [this] {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     thread_ = std::thread([this] { Run(); });
+    std::unique_lock lock(first_attempt_mu_);
+    first_attempt_cv_.wait_for(lock, options_.connect_timeout + std::chrono::seconds(1),
+                               [this] { return first_attempt_done_; });
   });
   std::lock_guard lock(registry_->mu);
   const std::uint64_t id = registry_->next_id++;
@@ -134,6 +139,11 @@ void PgListener::Run() {
       ok = PQresultStatus(listen) == PGRES_COMMAND_OK;
       PQclear(listen);
     }
+    {
+      std::lock_guard lock(first_attempt_mu_);
+      first_attempt_done_ = true;
+    }
+    first_attempt_cv_.notify_all();
     if (!ok) {
       if (conn != nullptr) PQfinish(conn);
       if (WaitForStopOr(backoff)) return;

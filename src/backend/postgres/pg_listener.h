@@ -7,6 +7,7 @@
 #define HOLDFAST_SRC_BACKEND_POSTGRES_PG_LISTENER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -32,7 +33,9 @@ class PgListener {
   PgListener(const PgListener&) = delete;
   PgListener& operator=(const PgListener&) = delete;
 
-  // Starts the listening thread on first use.
+  // Starts the listening thread on first use, and waits (at most the connect timeout) for its
+  // first connection attempt, so that notifications committed after the first Subscribe returns
+  // are delivered unless that connection fails or later drops.
   std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener);
 
   // Test support: true once the connection is listening.
@@ -58,6 +61,9 @@ class PgListener {
   int wake_fd_ = -1;  // eventfd: wakes the thread's poll on shutdown
   std::atomic<bool> stopping_{false};
   std::atomic<bool> listening_{false};
+  std::mutex first_attempt_mu_;
+  std::condition_variable first_attempt_cv_;
+  bool first_attempt_done_ = false;
 };
 
 }  // namespace holdfast::pg_internal

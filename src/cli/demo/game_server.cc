@@ -27,6 +27,7 @@
 #include <thread>
 #include <utility>
 
+#include "backend_trace.h"
 #include "game_data.h"
 #include "game_server_wire.h"
 #include "holdfast/data_store_service.h"
@@ -70,7 +71,11 @@ class GameServer {
   Status Open() {
     auto backend = OpenBackend(options_.store_uri);
     if (!backend) return backend.error();
-    faults_ = std::make_shared<FaultInjectingBackend>(*backend);
+    std::shared_ptr<Backend> base = *backend;
+    if (const char* trace = std::getenv("HOLDFAST_DUP_TRACE_COMMITS"); trace && *trace == '1') {
+      base = std::make_shared<TracingBackend>(base, options_.server_id);
+    }
+    faults_ = std::make_shared<FaultInjectingBackend>(base);
     service_ = std::make_shared<DataStoreService>(faults_);
     auto data_store = service_->GetDataStore(options_.store_name);
     if (!data_store) return data_store.error();

@@ -11,6 +11,8 @@
 //   --holdfast_handoffs=N               hand-offs measured by profile/Handoff (default: 100).
 //   --holdfast_handoff_renew_ms=MS      renew_interval of the hand-off stores (default: 1000).
 //   --holdfast_profiles=N               active sessions in profile/Fleet (default: 10000).
+//   --holdfast_fleet_doc_bytes=N        their data: a generated document of N bytes (default 0:
+//                                       the tiny {"coins": 0}).
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
@@ -38,6 +40,7 @@ constexpr std::string_view kVariantsFlag = "--holdfast_variants=";
 constexpr std::string_view kHandoffsFlag = "--holdfast_handoffs=";
 constexpr std::string_view kHandoffRenewFlag = "--holdfast_handoff_renew_ms=";
 constexpr std::string_view kProfilesFlag = "--holdfast_profiles=";
+constexpr std::string_view kFleetDocFlag = "--holdfast_fleet_doc_bytes=";
 
 bool IsOptimizedBuild() {
 #if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -91,6 +94,9 @@ int main(int argc, char** argv) {
     } else if (arg.starts_with(kHandoffRenewFlag)) {
       profiles.handoff_renew_interval = std::chrono::milliseconds(
           std::atoll(std::string(arg.substr(kHandoffRenewFlag.size())).c_str()));
+    } else if (arg.starts_with(kFleetDocFlag)) {
+      profiles.fleet_document_bytes = static_cast<std::size_t>(
+          std::atoll(std::string(arg.substr(kFleetDocFlag.size())).c_str()));
     } else if (arg.starts_with(kProfilesFlag)) {
       profiles.profiles = static_cast<std::size_t>(
           std::atoll(std::string(arg.substr(kProfilesFlag.size())).c_str()));

@@ -35,8 +35,10 @@ struct ProfileBenchOptions {
   // renew_interval of both hand-off stores (the holder notices a release request at its next
   // renewal); the lease is 10x this.
   std::chrono::milliseconds handoff_renew_interval{1000};
-  // Active sessions in profile/Fleet.
+  // Active sessions in profile/Fleet, and the serialized size of their data: 0 is the tiny
+  // document {"coins": 0}; otherwise a generated profile document of about that many bytes.
   std::size_t profiles = 10'000;
+  std::size_t fleet_document_bytes = 0;
 };
 
 // `env` must outlive the benchmark run.

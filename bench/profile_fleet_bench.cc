@@ -6,11 +6,13 @@
 // random 0–2x renew_interval, then the other store calls StartSession (policy wait-then-steal,
 // 60 s wait) and the time until it returns holding the profile is one sample. Roles then swap.
 // How the previous session ended is recorded (kExternalRequest: handed over; kLost: stolen or
-// expired). Each store gets handoff_keys + 2 I/O threads: a start that waits for a holder sleeps
-// on an I/O thread between polls, and a store's saves (the holder's release) need a free one.
+// expired). Both stores keep the default options apart from the lease and renew interval
+// (default io_threads: a start that waits for the holder waits on a timer, not on an I/O thread).
 //
 // profile/Fleet/<N>: one ProfileStore over SQLite (default SqliteOptions, through a backend
-// wrapper that counts commits and reads) with N sessions active at once, data {"coins": 0}.
+// wrapper that counts commits and reads) with N sessions active at once, data {"coins": 0} (or a
+// generated profile document of --holdfast_fleet_doc_bytes; the sweep then adds a coin to
+// player.coins).
 // Renewals are pushed out (renew_interval one week) so that only the measured work writes.
 //   1. Start N sessions (AsyncStartSession for all at once; each acquire is its own commit).
 //   2. Heap in use (mallinfo2) before and after, minus what SQLite itself holds
@@ -42,6 +44,7 @@
 #include "holdfast/sqlite_backend.h"
 #include "op_samples.h"
 #include "profile_bench_support.h"
+#include "profile_document.h"
 
 namespace holdfast::bench {
 namespace {
@@ -120,7 +123,6 @@ void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
       o.renew_interval = renew;
       o.lease = 10 * renew;  // a live holder's lease never runs out during a hand-off
       o.autosave_period = std::chrono::hours(1);
-      o.io_threads = static_cast<std::size_t>(options.handoff_keys) + 2;
       auto store = ProfileStore::Open(std::make_shared<DataStoreService>(*backend), o);
       if (!store) {
         state.SkipWithError(store.error().ToString().c_str());
@@ -258,7 +260,15 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
     GameLoop loop;  // declared before the store: outlives it
     ProfileStoreOptions o;
     o.name = "fleet";
-    o.template_data = boost::json::object{{"coins", 0}};
+    o.template_data = options.fleet_document_bytes == 0
+                          ? boost::json::value(boost::json::object{{"coins", 0}})
+                          : MakeProfileDocument(options.fleet_document_bytes).value;
+    // The counter the sweep changes: top-level "coins", or the generated document's player.coins.
+    auto coins_of = [](boost::json::value& data) -> boost::json::value& {
+      auto& object = data.as_object();
+      if (auto* player = object.if_contains("player")) return player->as_object()["coins"];
+      return object["coins"];
+    };
     o.server_id = "fleet-server";
     o.renew_interval = std::chrono::hours(24 * 7);
     o.lease = 3 * o.renew_interval;
@@ -335,8 +345,8 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
       Countdown saved(n);
       loop.Run([&] {
         for (auto& profile : profiles) {
-          Status mutated = profile->Mutate([](boost::json::value& data) {
-            boost::json::value& coins = data.as_object()["coins"];
+          Status mutated = profile->Mutate([&](boost::json::value& data) {
+            boost::json::value& coins = coins_of(data);
             coins = coins.as_int64() + 1;
           });
           if (!mutated.ok()) {
@@ -366,7 +376,7 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
       }
       boost::json::value record = (*entry)->value;
       records[0] = SerializeJson(record);
-      boost::json::value& coins = record.as_object()["data"].as_object()["coins"];
+      boost::json::value& coins = coins_of(record.as_object()["data"]);
       coins = coins.as_int64() ^ 1;
       records[1] = SerializeJson(record);
     }
@@ -432,8 +442,11 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
     std::ostringstream out;
     out << "### " << n << " active sessions (profile/Fleet/" << n << ")\n\n"
         << "One ProfileStore over SQLite (default SqliteOptions: WAL, synchronous=FULL), data "
-           "`{\"coins\": 0}`, stored record "
-        << records[0].size()
+        << (options.fleet_document_bytes == 0
+                ? std::string("`{\"coins\": 0}`")
+                : "a generated profile document of " +
+                      std::to_string(SerializeJson(o.template_data).size()) + " B")
+        << ", stored record " << records[0].size()
         << " B; the raw baseline writes the same record bytes. Commits and reads are counted "
            "at the Backend interface (one commit = one SQLite transaction and sync).\n\n"
         << "| phase | wall s | profiles/s | commits | profiles/commit | backend reads | CPU s "

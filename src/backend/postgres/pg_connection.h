@@ -107,6 +107,8 @@ class PgConnection {
   Result<std::vector<PgResult>> Run(std::span<const PgQuery> queries, Deadline deadline);
 
   bool broken() const { return conn_ == nullptr; }
+  // True when the session sits outside any transaction, ready for the next caller.
+  bool idle() const { return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
   // Reads whatever the server sent while the connection sat idle, without waiting; false (and
   // closed) when the server went away. The pool's health check on checkout.
   bool Healthy();

@@ -23,8 +23,11 @@ PgPool::Lease::~Lease() {
 }
 
 void PgPool::Return(std::unique_ptr<PgConnection> connection) {
+  // A connection left inside a transaction (its ROLLBACK failed) is closed, not reused: the
+  // server then aborts the transaction and releases its locks.
+  if (!connection->broken() && !connection->idle()) connection.reset();
   std::lock_guard lock(mu_);
-  if (connection->broken()) {
+  if (connection == nullptr || connection->broken()) {
     --open_;
   } else {
     idle_.push_back(std::move(connection));

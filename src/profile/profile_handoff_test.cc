@@ -72,13 +72,15 @@ class ProfileHandoffTest : public ::testing::Test {
     auto entry = (*service_.GetDataStore("profiles")).Get(key);
     return entry.has_value() && entry->has_value() ? (*entry)->value : json::value();
   }
-  // Waits (bounded) until `key`'s record carries a release request by `server`.
+  // Waits (bounded) until `key`'s record carries a release request by `server` (empty: anyone).
   bool RequestRecorded(const std::string& key, const std::string& server) {
     for (int i = 0; i < 1000; ++i) {
       json::value record = Stored(key);
       if (record.is_object()) {
         const json::value& request = record.at("meta").at("request");
-        if (request.is_object() && request.at("by") == json::value(server)) return true;
+        if (request.is_object() && (server.empty() || request.at("by") == json::value(server))) {
+          return true;
+        }
       }
       std::this_thread::sleep_for(milliseconds(10));
     }
@@ -263,6 +265,30 @@ TEST_F(ProfileHandoffTest, WaitingStartsDoNotStallOtherStorageCallsOfTheStore) {
     EXPECT_EQ(stuck[i].get().error().code(), StatusCode::kCancelled);
     EXPECT_TRUE(Stored("stuck" + std::to_string(i)).at("meta").at("request").is_null());
   }
+}
+
+TEST_F(ProfileHandoffTest, TwoWaitersDoNotOverwriteEachOthersRequestBackAndForth) {
+  // Each request write is announced; were waiters to overwrite each other's requests, every
+  // write would wake the other waiter to write again, as fast as the backend allows.
+  auto holder = Open(SlowRenewal("H"), /*deaf=*/true);
+  auto first = Open(SlowRenewal("W1")), second = Open(SlowRenewal("W2"));
+  ASSERT_TRUE(holder->StartSession("p1", {}, loop_.executor()).has_value());
+  const std::int64_t held_version = (*service_.GetDataStore("profiles")->Get("p1"))->info.version;
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  const SessionOptions wait{
+      .policy = LockPolicy::kWaitThenFail, .wait = seconds(60), .cancel = cancel};
+  auto a = first->AsyncStartSession("p1", wait, loop_.executor(), boost::asio::use_future);
+  auto b = second->AsyncStartSession("p1", wait, loop_.executor(), boost::asio::use_future);
+  ASSERT_TRUE(RequestRecorded("p1", ""));
+  std::this_thread::sleep_for(milliseconds(500));  // both keep polling meanwhile
+  const std::int64_t version = (*service_.GetDataStore("profiles")->Get("p1"))->info.version;
+  EXPECT_EQ(version, held_version + 1) << "waiters rewrote the request";
+  *cancel = true;
+  for (auto* pending : {&a, &b}) {
+    ASSERT_EQ(pending->wait_for(seconds(10)), std::future_status::ready);
+    EXPECT_EQ(pending->get().error().code(), StatusCode::kCancelled);
+  }
+  EXPECT_TRUE(Stored("p1").at("meta").at("request").is_null());
 }
 
 TEST_F(ProfileHandoffTest, ShutdownEndsAWaitingStartAndLeavesNoRequest) {

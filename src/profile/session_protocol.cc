@@ -97,7 +97,13 @@ Result<SessionProtocol::Outcome> SessionProtocol::TryAcquire(std::string_view ke
       return CancelUpdate{};
     }
     outcome = Outcome::kRequested;
-    if (record.request && record.request->by == options_.server_id) return CancelUpdate{};
+    // One live request is enough to make the holder release, whoever made it. Overwriting
+    // another waiter's would announce a write that wakes that waiter to overwrite it back: a
+    // storm of writes between waiters. A request older than a lease is ignored by the holder
+    // (ApplySave), so it is replaced, ours included.
+    if (record.request && record.request->at + options_.lease > context.now) {
+      return CancelUpdate{};
+    }
     record.request = ReleaseRequest{options_.server_id, context.now};
     // Announced: a holder that hears it releases now instead of at its next renewal.
     return WriteValue{EncodeProfileRecord(record), std::nullopt, std::nullopt, /*notify=*/true};

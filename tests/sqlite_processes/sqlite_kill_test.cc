@@ -7,12 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"
+#include "demo/child_process.h"
 #include "holdfast/sqlite_backend.h"
 #include "sqlite/sqlite_test_util.h"
 
 namespace holdfast::process_test {
 namespace {
+
+using demo::ChildProcess;
+using demo::DescribeWaitStatus;
 
 using sqlite_test::IsOk;
 using sqlite_test::RawQuery;
@@ -40,8 +43,9 @@ TEST(SqliteKillTest, KillDuringWriteKeepsEveryAcknowledgedWrite) {
 
     std::vector<long long> acked;
     {
-      ChildProcess writer({HOLDFAST_SQLITE_WRITER, "ack", path, tag});
-      ASSERT_TRUE(writer.started()) << writer.error();
+      auto started = ChildProcess::Start({HOLDFAST_SQLITE_WRITER, "ack", path, tag}, "");
+      ASSERT_TRUE(started.has_value()) << started.error();
+      ChildProcess& writer = **started;
       ASSERT_EQ(writer.ReadLine(), "starting");
       while (static_cast<int>(acked.size()) < kill_after) {
         auto line = writer.ReadLine();

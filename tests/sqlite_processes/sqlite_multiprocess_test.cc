@@ -4,12 +4,15 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"
+#include "demo/child_process.h"
 #include "holdfast/sqlite_backend.h"
 #include "sqlite/sqlite_test_util.h"
 
 namespace holdfast::process_test {
 namespace {
+
+using demo::ChildProcess;
+using demo::DescribeWaitStatus;
 
 using sqlite_test::IsOk;
 using sqlite_test::RawQuery;
@@ -25,10 +28,12 @@ TEST(SqliteProcessesTest, ConcurrentWriterProcessesLoseNoUpdate) {
   // Every process opens (and races to create) the fresh file itself.
   std::vector<std::unique_ptr<ChildProcess>> writers;
   for (int i = 0; i < kProcesses; ++i) {
-    writers.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{HOLDFAST_SQLITE_WRITER, "increment", path, std::to_string(kKeys),
-                                 std::to_string(kIncrementsPerProcess)}));
-    ASSERT_TRUE(writers.back()->started()) << writers.back()->error();
+    auto started =
+        ChildProcess::Start({HOLDFAST_SQLITE_WRITER, "increment", path, std::to_string(kKeys),
+                             std::to_string(kIncrementsPerProcess)},
+                            "");
+    ASSERT_TRUE(started.has_value()) << started.error();
+    writers.push_back(std::move(*started));
   }
   for (auto& writer : writers) {
     const int status = writer->Wait();

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and runs every test three ways:
+# Installs what is missing, then builds and runs every test:
 #   1. TSan over the concurrency tests (label "concurrency");
-#   2. ASan + UBSan over the whole suite;
-#   3. a normal build over the whole suite (plus the installed-package example).
-# Warnings are errors in every build. ctest prints each summary; the last one is the full suite.
+#   2. a normal (RelWithDebInfo) build for what sanitizer builds cannot run: the installed-package
+#      example (label "install": an instrumented library cannot link into a plain program) and
+#      the spin model check (label "model": nothing of ours is compiled, so it runs once);
+#   3. ASan + UBSan over the whole suite, last, so the closing ctest summary is the whole suite.
+# Warnings are errors in every build. Tests that need PostgreSQL start a throw-away cluster
+# themselves (ctest fixture postgres_cluster, scripts/pg-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -24,14 +27,14 @@ cmake --build build/tsan -j "$jobs" --target concurrency_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build/tsan -L concurrency -j "$jobs" --timeout 600
 
+echo "== Normal build: installed package and model check"
+configure build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOLDFAST_BUILD_BENCH=OFF
+cmake --build build/release -j "$jobs" --target holdfast_cli
+ctest --test-dir build/release -L "install|model" -j "$jobs" --timeout 900
+
 echo "== ASan + UBSan: whole suite"
 configure build/asan -DCMAKE_BUILD_TYPE=Debug -DHOLDFAST_SANITIZE=address \
   -DHOLDFAST_BUILD_BENCH=OFF
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
-  ctest --test-dir build/asan -j "$jobs" --timeout 600
-
-echo "== Normal build: whole suite"
-configure build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build/release -j "$jobs"
-ctest --test-dir build/release -j "$jobs" --timeout 600
+  ctest --test-dir build/asan -j "$jobs" --timeout 900

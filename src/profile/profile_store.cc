@@ -154,12 +154,6 @@ std::vector<std::shared_ptr<Profile>> ProfileStoreCore::ActiveProfiles() {
   return out;
 }
 
-std::shared_ptr<Profile> ProfileStoreCore::ActiveProfile(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto found = active_.find(key);
-  return found == active_.end() ? nullptr : found->second;
-}
-
 std::size_t ProfileStoreCore::ActiveCount() { return ActiveProfiles().size(); }
 
 void ProfileStoreCore::BeginShutdown() {

@@ -93,7 +93,6 @@ class ProfileStoreCore {
   bool EndStart(const std::string& key, const std::shared_ptr<Profile>& started);
   void Forget(const std::string& key);
   std::vector<std::shared_ptr<Profile>> ActiveProfiles();
-  std::shared_ptr<Profile> ActiveProfile(const std::string& key);
   std::size_t ActiveCount();
   void BeginShutdown();
   // Shutting down or closed: waiting starts give up.

@@ -13,6 +13,12 @@
 //   --holdfast_profiles=N               active sessions in profile/Fleet (default: 10000).
 //   --holdfast_fleet_doc_bytes=N        their data: a generated document of N bytes (default 0:
 //                                       the tiny {"coins": 0}).
+//   --holdfast_postgres_uri=URI         also run the postgres/ benchmarks on this server (libpq
+//                                       URI; bench/run_postgres_benchmarks.sh starts one).
+//   --holdfast_pg_handoffs=N            hand-offs measured by postgres/Handoff (default: 200).
+//   --holdfast_pg_handoff_renew_ms=MS   their renew_interval (default: 60000).
+//   --holdfast_pg_processes=LIST        client process counts of postgres/Starts (default: 1,2,4).
+//   --holdfast_pg_starts_seconds=S      the window of each postgres/Starts run (default: 5).
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
@@ -29,6 +35,7 @@
 #include "bench_environment.h"
 #include "datastore_bench.h"
 #include "json_bench.h"
+#include "postgres_bench.h"
 #include "profile_bench.h"
 #include "summary_reporter.h"
 
@@ -41,6 +48,11 @@ constexpr std::string_view kHandoffsFlag = "--holdfast_handoffs=";
 constexpr std::string_view kHandoffRenewFlag = "--holdfast_handoff_renew_ms=";
 constexpr std::string_view kProfilesFlag = "--holdfast_profiles=";
 constexpr std::string_view kFleetDocFlag = "--holdfast_fleet_doc_bytes=";
+constexpr std::string_view kPostgresUriFlag = "--holdfast_postgres_uri=";
+constexpr std::string_view kPgHandoffsFlag = "--holdfast_pg_handoffs=";
+constexpr std::string_view kPgHandoffRenewFlag = "--holdfast_pg_handoff_renew_ms=";
+constexpr std::string_view kPgProcessesFlag = "--holdfast_pg_processes=";
+constexpr std::string_view kPgStartsSecondsFlag = "--holdfast_pg_starts_seconds=";
 
 bool IsOptimizedBuild() {
 #if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -75,9 +87,11 @@ std::string LibraryJournalMode(const std::filesystem::path& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (int code = holdfast::bench::MaybeRunStartsChild(argc, argv); code >= 0) return code;
   std::filesystem::path dir = std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp";
   holdfast::bench::DataStoreBenchOptions storage;
   holdfast::bench::ProfileBenchOptions profiles;
+  holdfast::bench::PostgresBenchOptions postgres;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     std::string_view arg(argv[i]);
@@ -100,6 +114,20 @@ int main(int argc, char** argv) {
     } else if (arg.starts_with(kProfilesFlag)) {
       profiles.profiles = static_cast<std::size_t>(
           std::atoll(std::string(arg.substr(kProfilesFlag.size())).c_str()));
+    } else if (arg.starts_with(kPostgresUriFlag)) {
+      postgres.uri = std::string(arg.substr(kPostgresUriFlag.size()));
+    } else if (arg.starts_with(kPgHandoffsFlag)) {
+      postgres.handoffs = std::atoi(std::string(arg.substr(kPgHandoffsFlag.size())).c_str());
+    } else if (arg.starts_with(kPgHandoffRenewFlag)) {
+      postgres.handoff_renew_interval = std::chrono::milliseconds(
+          std::atoll(std::string(arg.substr(kPgHandoffRenewFlag.size())).c_str()));
+    } else if (arg.starts_with(kPgProcessesFlag)) {
+      postgres.processes.clear();
+      std::stringstream list{std::string(arg.substr(kPgProcessesFlag.size()))};
+      for (std::string n; std::getline(list, n, ',');) postgres.processes.push_back(std::stoi(n));
+    } else if (arg.starts_with(kPgStartsSecondsFlag)) {
+      postgres.starts_seconds =
+          std::atof(std::string(arg.substr(kPgStartsSecondsFlag.size())).c_str());
     } else {
       args.push_back(argv[i]);
     }
@@ -138,11 +166,22 @@ int main(int argc, char** argv) {
   profiles.variants = storage.variants;
   holdfast::bench::RegisterProfileBenchmarks(**env, profiles);
   holdfast::bench::RegisterJsonBenchmarks(**env);
+  std::shared_ptr<holdfast::bench::PostgresEnvironment> pg;
+  if (!postgres.uri.empty()) {
+    auto registered =
+        holdfast::bench::RegisterPostgresBenchmarks(**env, postgres, storage, profiles);
+    if (!registered) {
+      std::cerr << "holdfast_bench: postgres: " << registered.error() << "\n";
+      return 1;
+    }
+    pg = *registered;
+  }
 
   holdfast::bench::SummaryReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintSummary(std::cout);
   holdfast::bench::PrintProfileSummary(std::cout);
+  holdfast::bench::PrintPostgresSummary(std::cout, pg.get());
   benchmark::Shutdown();
   return 0;
 }

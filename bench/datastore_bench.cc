@@ -1,11 +1,14 @@
-// DataStore Get / Set / Update on the SQLite backend against raw SQLite doing the same storage
-// work, for 1 KB and 100 KB profile documents. Three variants of each operation:
+// DataStore Get / Set / Update on a backend against a raw store doing the same storage work on the
+// same database engine (SQLite: datastore/, RawSqliteStore; PostgreSQL: postgres/,
+// RawPostgresStore, postgres_bench.cc), for 1 KB and 100 KB profile documents. Three variants of
+// each operation:
 //
-//   raw       RawSqliteStore on pre-serialized bytes: the storage work alone.
+//   raw       the raw store on pre-serialized bytes: the storage work alone.
 //   raw+json  raw plus the JSON work the library must do (parse on read; validate and serialize
 //             on write), with Holdfast's own JSON functions. The gap between library and raw+json
 //             is what the DataStore layer and the backend add beyond JSON and storage.
-//   library   holdfast::DataStore over OpenSqliteBackend with default options.
+//   library   holdfast::DataStore over the backend (OpenSqliteBackend / OpenPostgresBackend) with
+//             default options.
 //
 // Paired measurement: one benchmark per operation and size, whose every iteration runs a short
 // block of operations of each variant (kOpsPerBlock), in an order that rotates by one each
@@ -82,7 +85,7 @@ void AddCoin(boost::json::value& profile) {
   coins = coins.as_int64() + 1;
 }
 
-Status RawJsonSet(RawSqliteStore& raw, const std::string& key, const boost::json::value& value) {
+Status RawJsonSet(RawStore& raw, const std::string& key, const boost::json::value& value) {
   HOLDFAST_RETURN_IF_ERROR(ValidateJson(value));
   auto written = raw.Set(key, SerializeJson(value));
   if (!written) return written.error();
@@ -91,7 +94,7 @@ Status RawJsonSet(RawSqliteStore& raw, const std::string& key, const boost::json
 
 // One operation. OK or the reason the benchmark must stop. Results are destroyed inside the timed
 // region: freeing a parsed document is part of the cost of reading it.
-Status RunOnce(RawSqliteStore& raw, const DataStore& store, Op op, Variant variant,
+Status RunOnce(RawStore& raw, const DataStore& store, Op op, Variant variant,
                const std::string& key, const BenchDocument& doc) {
   switch (op) {
     case Op::kGet: {
@@ -160,17 +163,18 @@ Status RunOnce(RawSqliteStore& raw, const DataStore& store, Op op, Variant varia
 // One variant inside a paired benchmark call.
 struct VariantRun {
   Variant variant;
-  RawSqliteStore* raw;  // the baseline's database (unused by the library variant)
+  RawStore* raw;  // the baseline's database (unused by the library variant)
   std::vector<std::string> keys;
   std::uint64_t* next;  // operations so far, across calls (document alternation continues)
   std::unique_ptr<OpRecorder> recorder;
 };
 
-void RunPaired(benchmark::State& state, BenchEnvironment& env, Op op, const std::string& name,
-               const std::array<BenchDocument, 2>& docs, const std::set<std::string>& variants) {
+void RunPaired(benchmark::State& state, BenchEnvironment& env, const PairedStorage& storage, Op op,
+               const std::string& name, const std::array<BenchDocument, 2>& docs,
+               const std::set<std::string>& variants) {
   std::string store_name = name;  // "datastore_Get_1KB"
   std::replace(store_name.begin(), store_name.end(), '/', '_');
-  auto store = env.service->GetDataStore(store_name);
+  auto store = storage.service->GetDataStore(store_name);
   if (!store) {
     state.SkipWithError(store.error().ToString().c_str());
     return;
@@ -180,7 +184,7 @@ void RunPaired(benchmark::State& state, BenchEnvironment& env, Op op, const std:
     if (!variants.contains(VariantName(variant))) continue;
     const std::string variant_name = name + "/" + VariantName(variant);
     VariantRun run{variant,
-                   variant == Variant::kRawJson ? env.raw_json.get() : env.raw.get(),
+                   variant == Variant::kRawJson ? storage.raw_json : storage.raw,
                    {},
                    &env.operations[variant_name],
                    std::make_unique<OpRecorder>(variant_name, state)};
@@ -250,17 +254,24 @@ void RunPaired(benchmark::State& state, BenchEnvironment& env, Op op, const std:
 }  // namespace
 
 void RegisterDataStoreBenchmarks(BenchEnvironment& env, const DataStoreBenchOptions& options) {
+  RegisterPairedStorageBenchmarks(
+      env, PairedStorage{"datastore", env.service.get(), env.raw.get(), env.raw_json.get()},
+      options);
+}
+
+void RegisterPairedStorageBenchmarks(BenchEnvironment& env, const PairedStorage& storage,
+                                     const DataStoreBenchOptions& options) {
   const std::array<std::pair<const char*, const std::array<BenchDocument, 2>*>, 2> sizes = {{
       {"1KB", &env.docs_1kb},
       {"100KB", &env.docs_100kb},
   }};
   for (Op op : {Op::kGet, Op::kSet, Op::kUpdate}) {
     for (const auto& [size_name, docs] : sizes) {
-      const std::string name = std::string("datastore/") + OpName(op) + "/" + size_name;
+      const std::string name = storage.prefix + "/" + OpName(op) + "/" + size_name;
       auto* benchmark = benchmark::RegisterBenchmark(
-          name.c_str(),
-          [&env, op, name, docs = docs, variants = options.variants](benchmark::State& state) {
-            RunPaired(state, env, op, name, *docs, variants);
+          name.c_str(), [&env, storage, op, name, docs = docs,
+                         variants = options.variants](benchmark::State& state) {
+            RunPaired(state, env, storage, op, name, *docs, variants);
           });
       benchmark->UseRealTime()->Unit(benchmark::kMicrosecond);
       if (options.min_time > 0) benchmark->MinTime(options.min_time);

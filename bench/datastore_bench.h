@@ -1,5 +1,6 @@
-// Registers the DataStore-versus-raw-SQLite benchmarks (datastore/<op>/<size>, each running the
-// raw, raw+json and library variants side by side).
+// Registers the DataStore-versus-raw-store benchmarks (<prefix>/<op>/<size>, each running the
+// raw, raw+json and library variants side by side): datastore/ on SQLite, postgres/ on
+// PostgreSQL.
 #ifndef HOLDFAST_BENCH_DATASTORE_BENCH_H_
 #define HOLDFAST_BENCH_DATASTORE_BENCH_H_
 
@@ -7,6 +8,8 @@
 #include <string>
 
 #include "bench_environment.h"
+#include "holdfast/data_store_service.h"
+#include "raw_store.h"
 
 namespace holdfast::bench {
 
@@ -18,8 +21,21 @@ struct DataStoreBenchOptions {
   std::set<std::string> variants = {"raw", "raw+json", "library"};
 };
 
-// `env` must outlive the benchmark run.
+// What paired storage benchmarks run against: the library's service and the two baselines (raw,
+// raw+json), each on its own connection. All must outlive the benchmark run.
+struct PairedStorage {
+  std::string prefix;  // the benchmarks are named <prefix>/<Get|Set|Update>/<1KB|100KB>
+  DataStoreService* service;
+  RawStore* raw;
+  RawStore* raw_json;
+};
+
+// datastore/...: the SQLite backend and baselines of `env`. `env` must outlive the benchmark run.
 void RegisterDataStoreBenchmarks(BenchEnvironment& env, const DataStoreBenchOptions& options);
+
+// <prefix>/...: the same benchmarks on any backend (documents and bookkeeping from `env`).
+void RegisterPairedStorageBenchmarks(BenchEnvironment& env, const PairedStorage& storage,
+                                     const DataStoreBenchOptions& options);
 
 }  // namespace holdfast::bench
 

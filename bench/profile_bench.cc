@@ -20,6 +20,7 @@
 #include "profile_bench.h"
 
 #include <malloc.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <array>
@@ -31,6 +32,7 @@
 
 #include "holdfast/json.h"
 #include "holdfast/profile_store.h"
+#include "holdfast/sqlite_backend.h"
 #include "op_samples.h"
 #include "profile_bench_support.h"
 
@@ -298,16 +300,29 @@ void RegisterProfileBenchmarks(BenchEnvironment& env, const ProfileBenchOptions&
     benchmark->UseRealTime()->Unit(benchmark::kMillisecond);
     if (options.min_time > 0) benchmark->MinTime(options.min_time);
   }
-  benchmark::RegisterBenchmark(
-      "profile/Handoff/sqlite",
-      [&env, options](benchmark::State& state) { RunHandoffBenchmark(state, env, options); })
+  ProfileTarget sqlite{
+      "sqlite", "SQLite (default SqliteOptions: WAL, synchronous=FULL)",
+      [&env](const std::string& name) -> Result<std::shared_ptr<Backend>> {
+        return OpenSqliteBackend(SqliteOptions{.path = (env.dir / (name + ".db")).string()});
+      },
+      [&env](const std::string& name) -> Result<std::unique_ptr<RawStore>> {
+        auto raw = RawSqliteStore::Open((env.dir / (name + ".db")).string());
+        if (!raw) return Err(raw.error());
+        return std::unique_ptr<RawStore>(std::move(*raw));
+      },
+      [] { return static_cast<std::int64_t>(sqlite3_memory_used()); }};
+  benchmark::RegisterBenchmark("profile/Handoff/sqlite",
+                               [&env, options, sqlite](benchmark::State& state) {
+                                 RunHandoffBenchmark(state, env, options, sqlite);
+                               })
       ->Iterations(1)
       ->Repetitions(1)
       ->UseRealTime()
       ->Unit(benchmark::kSecond);
-  benchmark::RegisterBenchmark(
-      ("profile/Fleet/" + std::to_string(options.profiles)).c_str(),
-      [&env, options](benchmark::State& state) { RunFleetBenchmark(state, env, options); })
+  benchmark::RegisterBenchmark(("profile/Fleet/" + std::to_string(options.profiles)).c_str(),
+                               [&env, options, sqlite](benchmark::State& state) {
+                                 RunFleetBenchmark(state, env, options, sqlite);
+                               })
       ->Iterations(1)
       ->Repetitions(1)
       ->UseRealTime()

@@ -35,6 +35,9 @@ struct ProfileBenchOptions {
   // renew_interval of both hand-off stores (the holder notices a release request at its next
   // renewal); the lease is 10x this.
   std::chrono::milliseconds handoff_renew_interval{1000};
+  // The holder keeps the profile a random 0..handoff_idle_max before the next request; negative:
+  // 2x handoff_renew_interval.
+  std::chrono::milliseconds handoff_idle_max{-1};
   // Active sessions in profile/Fleet, and the serialized size of their data: 0 is the tiny
   // document {"coins": 0}; otherwise a generated profile document of about that many bytes.
   std::size_t profiles = 10'000;

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "bench_environment.h"
 #include "holdfast/backend.h"
 #include "profile_bench.h"
+#include "raw_store.h"
 
 namespace holdfast::bench {
 
@@ -105,11 +107,25 @@ std::int64_t HeapInUse();
 // Appends a Markdown section to what PrintProfileSummary prints.
 void AddProfileReport(std::string section);
 
+// The database a one-shot profile benchmark runs on.
+struct ProfileTarget {
+  std::string label;        // "sqlite", "postgres"
+  std::string description;  // for the reports, e.g. "SQLite (default SqliteOptions: WAL, ...)"
+  // A new backend (its own connections) on the target's database `name`: a SQLite file in the
+  // benchmark directory, a PostgreSQL schema.
+  std::function<Result<std::shared_ptr<Backend>>(const std::string& name)> open_backend;
+  // The raw baseline on database `name`.
+  std::function<Result<std::unique_ptr<RawStore>>(const std::string& name)> open_raw;
+  // Heap bytes the database's client library holds in this process (SQLite's page cache); null
+  // when it holds none worth separating.
+  std::function<std::int64_t()> library_heap;
+};
+
 // The one-shot benchmarks (profile_fleet_bench.cc).
 void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
-                         const ProfileBenchOptions& options);
+                         const ProfileBenchOptions& options, const ProfileTarget& target);
 void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
-                       const ProfileBenchOptions& options);
+                       const ProfileBenchOptions& options, const ProfileTarget& target);
 
 }  // namespace holdfast::bench
 

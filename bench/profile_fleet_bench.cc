@@ -1,15 +1,17 @@
 // The one-shot profile benchmarks (they run once; see profile_bench.h):
 //
-// profile/Handoff/sqlite: two ProfileStores ("server-a", "server-b"), each over its own
-// OpenSqliteBackend (its own connections, as two processes would have) on one database file.
+// profile/Handoff/<target> (sqlite, postgres): two ProfileStores ("server-a", "server-b"), each
+// over its own backend (its own connections, as two processes would have) on one database.
 // `handoff_keys` keys hand off concurrently, one thread each: the holder keeps the profile for a
-// random 0–2x renew_interval, then the other store calls StartSession (policy wait-then-steal,
-// 60 s wait) and the time until it returns holding the profile is one sample. Roles then swap.
-// How the previous session ended is recorded (kExternalRequest: handed over; kLost: stolen or
-// expired). Both stores keep the default options apart from the lease and renew interval
-// (default io_threads: a start that waits for the holder waits on a timer, not on an I/O thread).
+// random 0..handoff_idle_max (default 2x renew_interval), then the other store calls StartSession
+// (policy wait-then-steal, 60 s wait) and the time until it returns holding the profile is one
+// sample. Roles then swap. How the previous session ended is recorded (kExternalRequest: handed
+// over; kLost: stolen or expired). Both stores keep the default options apart from the lease and
+// renew interval (default io_threads: a start that waits for the holder waits on a timer, not on an
+// I/O thread).
 //
-// profile/Fleet/<N>: one ProfileStore over SQLite (default SqliteOptions, through a backend
+// profile/Fleet/<N> (and postgres/Fleet/<N>): one ProfileStore over SQLite (default
+// SqliteOptions) or PostgreSQL (through a backend
 // wrapper that counts commits and reads) with N sessions active at once, data {"coins": 0} (or a
 // generated profile document of --holdfast_fleet_doc_bytes; the sweep then adds a coin to
 // player.coins).
@@ -24,8 +26,6 @@
 //   5. Raw baseline on its own database file, the library's stored record bytes (same size, one
 //      integer toggled so every write changes the row): one read-modify-write transaction per
 //      profile, then 64 per transaction (the group-commit floor).
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <boost/json/value.hpp>
 #include <chrono>
@@ -41,7 +41,6 @@
 
 #include "holdfast/json.h"
 #include "holdfast/profile_store.h"
-#include "holdfast/sqlite_backend.h"
 #include "op_samples.h"
 #include "profile_bench_support.h"
 #include "profile_document.h"
@@ -102,15 +101,16 @@ class Countdown {
 }  // namespace
 
 void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
-                         const ProfileBenchOptions& options) {
+                         const ProfileBenchOptions& options, const ProfileTarget& target) {
   for (auto _ : state) {
     const auto renew = options.handoff_renew_interval;
-    const std::string path = (env.dir / "handoff.db").string();
+    const auto idle_max =
+        options.handoff_idle_max.count() >= 0 ? options.handoff_idle_max : 2 * renew;
     GameLoop loop;  // declared first: outlives the stores
     std::array<std::shared_ptr<ProfileStore>, 2> stores;
     bool notifications = false;
     for (int i = 0; i < 2; ++i) {
-      auto backend = OpenSqliteBackend(SqliteOptions{.path = path});
+      auto backend = target.open_backend("handoff");
       if (!backend) {
         state.SkipWithError(backend.error().ToString().c_str());
         return;
@@ -147,7 +147,7 @@ void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
     for (int k = 0; k < keys; ++k) {
       threads.emplace_back([&, k] {
         std::mt19937_64 rng(static_cast<std::uint64_t>(k) + 1);
-        std::uniform_int_distribution<std::int64_t> idle(0, 2 * renew.count());
+        std::uniform_int_distribution<std::int64_t> idle(0, idle_max.count());
         const std::string key = "player_" + std::to_string(k);
         auto start = [&](std::size_t who) {
           SessionOptions session;
@@ -206,10 +206,10 @@ void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
     state.counters["p50_ms"] = Percentile(latencies_ms, 50);
     state.counters["p99_ms"] = Percentile(latencies_ms, 99);
 
-    // The waiter polls at 100 ms, then doubling (poll_initial / poll_max of the protocol): a
-    // hand-off completes at one of those points after the holder's release.
-    const std::array<double, 6> edges = {150, 350, 750, 1550, 3150, 1e18};
-    std::array<int, 6> bins{};
+    // Pushed hand-offs take milliseconds; polled ones complete at one of the waiter's polls, at
+    // 100 ms, then doubling (poll_initial / poll_max of the protocol) after the holder's release.
+    const std::array<double, 9> edges = {10, 25, 50, 150, 350, 750, 1550, 3150, 1e18};
+    std::array<int, 9> bins{};
     for (double v : latencies_ms) {
       for (std::size_t b = 0; b < edges.size(); ++b) {
         if (v <= edges[b]) {
@@ -222,13 +222,14 @@ void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
     for (const auto& [name, count] : ended)
       how << (how.tellp() > 0 ? ", " : "") << name << " " << count;
     std::ostringstream out;
-    out << "### Hand-off latency (profile/Handoff/sqlite)\n\n"
+    out << "### Hand-off latency on " << target.label << "\n\n"
         << latencies_ms.size() << " hand-offs on " << keys
         << " keys handing off concurrently between two ProfileStores (two server ids, one "
-           "OpenSqliteBackend each) on one SQLite file; renew_interval "
-        << renew.count() << " ms, lease " << (10 * renew).count()
+           "backend each, with its own connections) on one database, "
+        << target.description << "; renew_interval " << renew.count() << " ms, lease "
+        << (10 * renew).count()
         << " ms, policy wait-then-steal (60 s wait); the holder keeps the profile 0–"
-        << (2 * renew).count() << " ms before each request. Backend change_notifications: "
+        << idle_max.count() << " ms before each request. Backend change_notifications: "
         << (notifications ? "true" : "false") << ". " << Format("%.0f", run_seconds)
         << " s in all.\n\n"
         << "| hand-offs | min ms | p50 ms | p90 ms | p99 ms | max ms | mean ms | how the "
@@ -239,23 +240,27 @@ void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
         << Format("%.0f", Percentile(latencies_ms, 99)) << " | "
         << Format("%.0f", latencies_ms.back()) << " | " << Format("%.0f", mean) << " | "
         << how.str() << " |\n\n"
-        << "Distribution: <= 150 ms: " << bins[0] << ", 150–350: " << bins[1]
-        << ", 350–750: " << bins[2] << ", 750–1550: " << bins[3] << ", 1550–3150: " << bins[4]
-        << ", above: " << bins[5] << ".\n";
+        << "Distribution: <= 10 ms: " << bins[0] << ", 10–25: " << bins[1] << ", 25–50: " << bins[2]
+        << ", 50–150: " << bins[3] << ", 150–350: " << bins[4] << ", 350–750: " << bins[5]
+        << ", 750–1550: " << bins[6] << ", 1550–3150: " << bins[7] << ", above: " << bins[8]
+        << ".\n";
     AddProfileReport(out.str());
   }
 }
 
-void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
-                       const ProfileBenchOptions& options) {
+void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& /*env*/,
+                       const ProfileBenchOptions& options, const ProfileTarget& target) {
   for (auto _ : state) {
     const std::size_t n = options.profiles;
-    auto sqlite = OpenSqliteBackend(SqliteOptions{.path = (env.dir / "fleet.db").string()});
-    if (!sqlite) {
-      state.SkipWithError(sqlite.error().ToString().c_str());
+    auto opened_backend = target.open_backend("fleet");
+    if (!opened_backend) {
+      state.SkipWithError(opened_backend.error().ToString().c_str());
       return;
     }
-    auto counting = std::make_shared<CountingBackend>(*sqlite);
+    auto library_heap = [&]() -> std::int64_t {
+      return target.library_heap ? target.library_heap() : 0;
+    };
+    auto counting = std::make_shared<CountingBackend>(*opened_backend);
     auto service = std::make_shared<DataStoreService>(counting);
     GameLoop loop;  // declared before the store: outlives it
     ProfileStoreOptions o;
@@ -295,7 +300,7 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
 
     // 1. Start N sessions.
     const std::int64_t heap_before = HeapInUse();
-    const std::int64_t sqlite_before = sqlite3_memory_used();
+    const std::int64_t sqlite_before = library_heap();
     auto counts = counting->counts();
     auto cpu = ProcessCpuTime();
     auto t0 = Clock::now();
@@ -318,7 +323,7 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
     // 2. Memory per active profile.
     const double heap_per = static_cast<double>(HeapInUse() - heap_before) / static_cast<double>(n);
     const double sqlite_per =
-        static_cast<double>(sqlite3_memory_used() - sqlite_before) / static_cast<double>(n);
+        static_cast<double>(library_heap() - sqlite_before) / static_cast<double>(n);
     double data_per = 0;
     {
       std::vector<boost::json::value> copies;
@@ -363,7 +368,7 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       sweep.heap_per = static_cast<double>(HeapInUse() - heap_before) / static_cast<double>(n);
       sweep.sqlite_per =
-          static_cast<double>(sqlite3_memory_used() - sqlite_before) / static_cast<double>(n);
+          static_cast<double>(library_heap() - sqlite_before) / static_cast<double>(n);
     }
 
     // The stored record, for the raw baseline's bytes.
@@ -398,7 +403,7 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
     profiles.clear();
 
     // 5. Raw baseline.
-    auto raw = RawSqliteStore::Open((env.dir / "fleet_raw.db").string());
+    auto raw = target.open_raw("fleet_raw");
     if (!raw) return stop("raw open", raw.error());
     if (Status s = (*raw)->SetMany(keys, records[1]); !s.ok()) return stop("raw populate", s);
     cpu = ProcessCpuTime();
@@ -440,15 +445,15 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
     };
     auto d = [](std::int64_t v) { return static_cast<double>(v); };
     std::ostringstream out;
-    out << "### " << n << " active sessions (profile/Fleet/" << n << ")\n\n"
-        << "One ProfileStore over SQLite (default SqliteOptions: WAL, synchronous=FULL), data "
+    out << "### " << n << " active sessions on " << target.label << " (Fleet/" << n << ")\n\n"
+        << "One ProfileStore over " << target.description << ", data "
         << (options.fleet_document_bytes == 0
                 ? std::string("`{\"coins\": 0}`")
                 : "a generated profile document of " +
                       std::to_string(SerializeJson(o.template_data).size()) + " B")
         << ", stored record " << records[0].size()
         << " B; the raw baseline writes the same record bytes. Commits and reads are counted "
-           "at the Backend interface (one commit = one SQLite transaction and sync).\n\n"
+           "at the Backend interface (one commit = one transaction and one log flush).\n\n"
         << "| phase | wall s | profiles/s | commits | profiles/commit | backend reads | CPU s "
            "|\n|---|---:|---:|---:|---:|---:|---:|\n"
         << row("start " + std::to_string(n) + " sessions", start_s, d(start_counts.commits),
@@ -471,15 +476,16 @@ void RunFleetBenchmark(benchmark::State& state, BenchEnvironment& env,
         << Format("%.2f", raw_batch_s / sweeps[0].seconds) << " ("
         << Format("%.2f", raw_batch_s / sweeps[1].seconds) << ").\n\n"
         << "Memory per active profile (heap in use, mallinfo2, after all " << n
-        << " sessions started): " << Format("%.0f", heap_per) << " B, of which SQLite's own "
-        << "(page cache etc., sqlite3_memory_used) " << Format("%.0f", sqlite_per)
-        << " B and one copy of the data document " << Format("%.0f", data_per)
-        << " B: library overhead " << Format("%.0f", overhead)
+        << " sessions started): " << Format("%.0f", heap_per)
+        << " B, of which the database client library's own (SQLite: page cache etc., "
+           "sqlite3_memory_used; PostgreSQL: not separated) "
+        << Format("%.0f", sqlite_per) << " B and one copy of the data document "
+        << Format("%.0f", data_per) << " B: library overhead " << Format("%.0f", overhead)
         << " B per profile (target < 2048). After the first sweep (data changed and saved): "
-        << Format("%.0f", sweeps[0].heap_per) << " B, SQLite's "
+        << Format("%.0f", sweeps[0].heap_per) << " B, client library's "
         << Format("%.0f", sweeps[0].sqlite_per) << " B, library overhead "
         << Format("%.0f", sweeps[0].heap_per - sweeps[0].sqlite_per - data_per)
-        << " B; after the second: " << Format("%.0f", sweeps[1].heap_per) << " B, SQLite's "
+        << " B; after the second: " << Format("%.0f", sweeps[1].heap_per) << " B, client library's "
         << Format("%.0f", sweeps[1].sqlite_per) << " B, library overhead "
         << Format("%.0f", sweeps[1].heap_per - sweeps[1].sqlite_per - data_per) << " B.\n";
     AddProfileReport(out.str());

@@ -23,15 +23,11 @@
 #include <string_view>
 
 #include "holdfast/status.h"
+#include "raw_store.h"
 
 namespace holdfast::bench {
 
-struct RawValue {
-  std::int64_t version = 0;
-  std::string bytes;
-};
-
-class RawSqliteStore {
+class RawSqliteStore final : public RawStore {
  public:
   // Opens (creating) the database at `path`.
   static Result<std::unique_ptr<RawSqliteStore>> Open(const std::string& path);
@@ -40,21 +36,21 @@ class RawSqliteStore {
   RawSqliteStore& operator=(const RawSqliteStore&) = delete;
 
   // nullopt when the key is absent.
-  Result<std::optional<RawValue>> Get(std::string_view key);
+  Result<std::optional<RawValue>> Get(std::string_view key) override;
   // Returns the new version.
-  Result<std::int64_t> Set(std::string_view key, std::string_view bytes);
+  Result<std::int64_t> Set(std::string_view key, std::string_view bytes) override;
   // `transform` gets the current bytes and returns the new ones, written only if the version read
   // is still current (always so with one writer; checked anyway so the work matches a real
   // conditional write). Returns the new version; kAborted when the key is absent.
-  Result<std::int64_t> Update(std::string_view key,
-                              const std::function<std::string(std::string_view)>& transform);
+  Result<std::int64_t> Update(
+      std::string_view key, const std::function<std::string(std::string_view)>& transform) override;
 
   // Writes `bytes` to every key in one transaction (populating many keys without one sync each).
-  Status SetMany(std::span<const std::string> keys, std::string_view bytes);
+  Status SetMany(std::span<const std::string> keys, std::string_view bytes) override;
   // Updates every key in one transaction with the same `transform`; all or nothing. kAborted when
   // a key is absent.
   Status UpdateMany(std::span<const std::string> keys,
-                    const std::function<std::string(std::string_view)>& transform);
+                    const std::function<std::string(std::string_view)>& transform) override;
 
   // The value of `PRAGMA name` on this connection, for the run's notes.
   Result<std::string> Pragma(std::string_view name);

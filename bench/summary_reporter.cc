@@ -109,6 +109,9 @@ void SummaryReporter::PrintSummary(std::ostream& out) const {
   PrintStorage(out, "profile",
                "Profile session start + end vs two raw read-modify-write transactions");
   PrintLatency(out, "profile", "process CPU µs");
+  PrintStorage(out, "postgres",
+               "DataStore on PostgreSQL vs raw libpq (loopback; fsync, synchronous_commit on)");
+  PrintLatency(out, "postgres", "client thread CPU µs");
   PrintJson(out);
 }
 
@@ -170,8 +173,8 @@ void SummaryReporter::PrintLatency(std::ostream& out, const std::string& group,
       out << "| " << parts[1] << " | " << parts[2] << " | " << variant << " | "
           << MedianAndRange(s->ops_per_second, 1) << " | " << Round(s->mean_us) << " | "
           << Round(s->p50_us) << " | " << Round(s->p99_us) << " | " << Round(s->cpu_us) << " | "
-          << (parts[1] == "Get" ? std::string("-") : Round(s->written_kb)) << " | " << s->samples
-          << " |\n";
+          << (parts[1] == "Get" || group == "postgres" ? std::string("-") : Round(s->written_kb))
+          << " | " << s->samples << " |\n";
     }
   }
 }

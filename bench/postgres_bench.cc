@@ -1,0 +1,379 @@
+// The postgres/ benchmarks; see postgres_bench.h. The paired storage benchmarks reuse
+// datastore_bench.cc's machinery with RawPostgresStore as the baseline, the hand-off and fleet
+// benchmarks reuse profile_fleet_bench.cc's with a PostgreSQL target; postgres/Starts is here.
+//
+// postgres/Starts/<P>proc: P processes (this binary, re-executed with
+// --holdfast_pg_starts_child=INDEX) each open their own backend (default PostgresOptions: own pool
+// and listener) and ProfileStore (own server id) on schema bench_starts, with a 1 KB document as
+// the template data. Each creates its 32 keys (one start + end each), reports "ready", waits for
+// "go <ms>" on stdin, then starts and ends sessions (StartSession, EndSession: blocking, one
+// thread, a game loop as the owner executor) on its own keys in turn until the time is up, and
+// prints what it did. Total starts/s = all processes' starts / the window. The parent also
+// records how busy the machine's CPUs were in the window (/proc/stat).
+#include "postgres_bench.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+#include "holdfast/postgres_backend.h"
+#include "holdfast/profile_store.h"
+#include "op_samples.h"
+#include "profile_bench_support.h"
+#include "profile_document.h"
+#include "raw_postgres_store.h"
+
+namespace holdfast::bench {
+
+struct PostgresEnvironment {
+  std::string uri;
+  std::shared_ptr<Backend> backend;
+  std::unique_ptr<DataStoreService> service;
+  std::unique_ptr<RawPostgresStore> raw;
+  std::unique_ptr<RawPostgresStore> raw_json;
+  std::string settings;  // the server's, for the notes
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kChildFlag = "--holdfast_pg_starts_child=";
+constexpr std::string_view kUriFlag = "--holdfast_postgres_uri=";
+constexpr const char* kStartsSchemaName = "starts";
+constexpr int kKeysPerChild = 32;
+
+std::mutex starts_mu;
+std::vector<std::string>& StartsRows() {
+  static std::vector<std::string> rows;
+  return rows;
+}
+
+std::string Schema(const std::string& name) { return "bench_" + name; }
+
+Result<std::shared_ptr<Backend>> OpenLibrary(const std::string& uri, const std::string& name) {
+  PostgresOptions options;
+  options.conninfo = uri;
+  options.schema = Schema(name);
+  return OpenPostgresBackend(options);
+}
+
+std::string Format(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, value);
+  return buf;
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank =
+      static_cast<std::size_t>(std::ceil(p / 100 * static_cast<double>(values.size())));
+  return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
+
+// Busy and total jiffies of all CPUs (/proc/stat; idle and iowait count as not busy).
+std::pair<double, double> CpuJiffies() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  double total = 0;
+  double idle = 0;
+  for (int i = 0; i < 8; ++i) {
+    double v = 0;
+    in >> v;
+    total += v;
+    if (i == 3 || i == 4) idle += v;
+  }
+  return {total - idle, total};
+}
+
+int RunStartsChild(int index, const std::string& uri) {
+  auto fail = [&](const std::string& what, const Status& status) {
+    std::cerr << "starts child " << index << ": " << what << ": " << status << "\n";
+    std::cout << "error" << std::endl;
+    return 1;
+  };
+  auto backend = OpenLibrary(uri, kStartsSchemaName);
+  if (!backend) return fail("open", backend.error());
+  GameLoop loop;  // declared before the store: outlives it
+  ProfileStoreOptions o;
+  o.name = "starts";
+  o.server_id = "starter-" + std::to_string(index);
+  o.template_data = MakeProfileDocument(1024).value;
+  auto opened = ProfileStore::Open(std::make_shared<DataStoreService>(*backend), o);
+  if (!opened) return fail("open store", opened.error());
+  std::shared_ptr<ProfileStore> store = *opened;
+  std::vector<std::string> keys;
+  for (int k = 0; k < kKeysPerChild; ++k) {
+    keys.push_back("p" + std::to_string(index) + "_player_" + std::to_string(k));
+  }
+  auto start_end = [&](const std::string& key, double* start_us) -> Status {
+    const auto t0 = Clock::now();
+    auto profile = store->StartSession(key, SessionOptions{}, loop.executor());
+    if (!profile) return profile.error();
+    if (start_us != nullptr) {
+      *start_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+    return (*profile)->EndSession();
+  };
+  for (const std::string& key : keys) {  // every record exists before timing
+    if (Status s = start_end(key, nullptr); !s.ok()) return fail("create " + key, s);
+  }
+  std::cout << "ready" << std::endl;
+  std::string go;
+  int window_ms = 0;
+  if (!(std::cin >> go >> window_ms) || go != "go") return fail("protocol", InternalError(go));
+
+  std::vector<double> start_us;
+  std::vector<double> cycle_us;
+  std::int64_t errors = 0;
+  const auto cpu0 = ProcessCpuTime();
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + std::chrono::milliseconds(window_ms);
+  for (std::size_t n = 0; Clock::now() < deadline; ++n) {
+    const auto c0 = Clock::now();
+    double us = 0;
+    Status s = start_end(keys[n % keys.size()], &us);
+    if (!s.ok()) {
+      if (++errors == 1) std::cerr << "starts child " << index << ": " << s << "\n";
+      continue;
+    }
+    start_us.push_back(us);
+    cycle_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - c0).count());
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = std::chrono::duration<double>(ProcessCpuTime() - cpu0).count();
+  std::cout << "result " << start_us.size() << " " << errors << " " << seconds << " "
+            << Percentile(start_us, 50) << " " << Percentile(start_us, 99) << " "
+            << Percentile(cycle_us, 50) << " " << Percentile(cycle_us, 99) << " " << cpu
+            << std::endl;
+  store.reset();
+  return 0;
+}
+
+struct Child {
+  pid_t pid = -1;
+  FILE* out = nullptr;  // the child's stdout
+  FILE* in = nullptr;   // the child's stdin
+};
+
+Result<Child> Spawn(int index, const std::string& uri) {
+  int to_child[2];
+  int from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0) return Err(InternalError("pipe"));
+  if (pipe2(from_child, O_CLOEXEC) != 0) return Err(InternalError("pipe"));
+  // Everything the child needs is prepared before fork: after it, only exec.
+  std::string child_flag = std::string(kChildFlag) + std::to_string(index);
+  std::string uri_flag = std::string(kUriFlag) + uri;
+  char exe[] = "/proc/self/exe";
+  char* argv[] = {exe, child_flag.data(), uri_flag.data(), nullptr};
+  const pid_t pid = fork();
+  if (pid < 0) return Err(InternalError("fork"));
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    execv(exe, argv);
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  return Child{pid, fdopen(from_child[0], "r"), fdopen(to_child[1], "w")};
+}
+
+std::string ReadLine(FILE* file) {
+  std::string line;
+  for (int c = std::fgetc(file); c != EOF && c != '\n'; c = std::fgetc(file)) {
+    line.push_back(static_cast<char>(c));
+  }
+  return line;
+}
+
+void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int processes,
+                        double seconds) {
+  for (auto _ : state) {
+    {  // the schema exists before the children open it
+      auto backend = OpenLibrary(uri, kStartsSchemaName);
+      if (!backend) return state.SkipWithError(backend.error().ToString().c_str());
+    }
+    std::vector<Child> children;
+    std::string error;
+    for (int i = 0; i < processes && error.empty(); ++i) {
+      auto child = Spawn(static_cast<int>(StartsRows().size()) * 10 + i, uri);
+      if (!child)
+        error = child.error().ToString();
+      else
+        children.push_back(*child);
+    }
+    for (Child& child : children) {
+      if (error.empty() && ReadLine(child.out) != "ready") error = "a child did not start";
+    }
+    const int window_ms = static_cast<int>(seconds * 1000);
+    const auto jiffies0 = CpuJiffies();
+    for (Child& child : children) {
+      std::fprintf(child.in, "%s %d\n", error.empty() ? "go" : "stop", window_ms);
+      std::fflush(child.in);
+    }
+    double starts = 0;
+    double errors = 0;
+    double child_cpu = 0;
+    std::vector<double> p50;
+    std::vector<double> p99;
+    std::vector<double> cycle_p50;
+    for (Child& child : children) {
+      std::istringstream line(ReadLine(child.out));
+      std::string tag;
+      double n = 0, e = 0, s = 0, a = 0, b = 0, c = 0, d = 0, cpu = 0;
+      if (!(line >> tag >> n >> e >> s >> a >> b >> c >> d >> cpu) || tag != "result") {
+        if (error.empty()) error = "a child failed (see stderr)";
+      }
+      starts += n;
+      errors += e;
+      child_cpu += cpu;
+      p50.push_back(a / 1000);
+      p99.push_back(b / 1000);
+      cycle_p50.push_back(c / 1000);
+    }
+    const auto jiffies1 = CpuJiffies();
+    for (Child& child : children) {
+      std::fclose(child.in);
+      std::fclose(child.out);
+      int status = 0;
+      waitpid(child.pid, &status, 0);
+    }
+    if (!error.empty()) return state.SkipWithError(error.c_str());
+    const double busy = (jiffies1.first - jiffies0.first) / (jiffies1.second - jiffies0.second);
+    const double per_second = starts / seconds;
+    state.counters["starts/s"] = per_second;
+    auto range = [](const std::vector<double>& v) {
+      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      return *lo == *hi ? Format("%.1f", *lo) : Format("%.1f", *lo) + "–" + Format("%.1f", *hi);
+    };
+    std::ostringstream row;
+    row << "| " << processes << " | " << Format("%.0f", starts) << " | "
+        << Format("%.0f", per_second) << " | " << Format("%.0f", per_second / processes) << " | "
+        << range(p50) << " | " << range(p99) << " | " << range(cycle_p50) << " | "
+        << Format("%.0f", 1e6 * child_cpu / std::max(1.0, starts)) << " | "
+        << Format("%.0f", 100 * busy) << "% | " << Format("%.0f", errors) << " |";
+    std::lock_guard<std::mutex> lock(starts_mu);
+    StartsRows().push_back(row.str());
+  }
+}
+
+}  // namespace
+
+int MaybeRunStartsChild(int argc, char** argv) {
+  int index = -1;
+  std::string uri;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    if (arg.starts_with(kChildFlag)) index = std::atoi(argv[i] + kChildFlag.size());
+    if (arg.starts_with(kUriFlag)) uri = std::string(arg.substr(kUriFlag.size()));
+  }
+  if (index < 0) return -1;
+  return RunStartsChild(index, uri);
+}
+
+Result<std::shared_ptr<PostgresEnvironment>> RegisterPostgresBenchmarks(
+    BenchEnvironment& env, const PostgresBenchOptions& options,
+    const DataStoreBenchOptions& storage, const ProfileBenchOptions& profiles) {
+  auto pg = std::make_shared<PostgresEnvironment>();
+  pg->uri = options.uri;
+  for (const char* name :
+       {"datastore", "raw", "raw_json", "handoff", "fleet", "fleet_raw", kStartsSchemaName}) {
+    HOLDFAST_RETURN_IF_ERROR(DropPostgresSchema(options.uri, Schema(name)));
+  }
+  auto backend = OpenLibrary(options.uri, "datastore");
+  if (!backend) return Err(backend.error());
+  pg->backend = *backend;
+  pg->service = std::make_unique<DataStoreService>(pg->backend);
+  for (auto [name, slot] : {std::pair{"raw", &pg->raw}, std::pair{"raw_json", &pg->raw_json}}) {
+    auto raw = RawPostgresStore::Open(options.uri, Schema(name));
+    if (!raw) return Err(raw.error());
+    *slot = std::move(*raw);
+  }
+  std::ostringstream settings;
+  for (const char* setting : {"server_version", "fsync", "synchronous_commit", "full_page_writes",
+                              "wal_sync_method", "shared_buffers", "default_toast_compression"}) {
+    auto value = pg->raw->Show(setting);
+    settings << (settings.tellp() > 0 ? ", " : "") << setting << "=" << (value ? *value : "?");
+  }
+  pg->settings = settings.str();
+
+  RegisterPairedStorageBenchmarks(
+      env, PairedStorage{"postgres", pg->service.get(), pg->raw.get(), pg->raw_json.get()},
+      storage);
+
+  const std::string uri = options.uri;
+  ProfileTarget target{
+      "postgres",
+      "PostgreSQL on loopback (default PostgresOptions: pool of 8 plus the listener; the server "
+      "with fsync and synchronous_commit on)",
+      [uri](const std::string& name) { return OpenLibrary(uri, name); },
+      [uri](const std::string& name) -> Result<std::unique_ptr<RawStore>> {
+        auto raw = RawPostgresStore::Open(uri, Schema(name));
+        if (!raw) return Err(raw.error());
+        return std::unique_ptr<RawStore>(std::move(*raw));
+      },
+      nullptr};
+  ProfileBenchOptions handoff = profiles;
+  handoff.handoffs = options.handoffs;
+  handoff.handoff_renew_interval = options.handoff_renew_interval;
+  handoff.handoff_idle_max = options.handoff_idle_max;
+  benchmark::RegisterBenchmark("postgres/Handoff/push",
+                               [&env, handoff, target](benchmark::State& state) {
+                                 RunHandoffBenchmark(state, env, handoff, target);
+                               })
+      ->Iterations(1)
+      ->Repetitions(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kSecond);
+  benchmark::RegisterBenchmark(("postgres/Fleet/" + std::to_string(profiles.profiles)).c_str(),
+                               [&env, profiles, target](benchmark::State& state) {
+                                 RunFleetBenchmark(state, env, profiles, target);
+                               })
+      ->Iterations(1)
+      ->Repetitions(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kSecond);
+  for (int processes : options.processes) {
+    benchmark::RegisterBenchmark(
+        ("postgres/Starts/" + std::to_string(processes) + "proc").c_str(),
+        [uri, processes, seconds = options.starts_seconds](benchmark::State& state) {
+          RunStartsBenchmark(state, uri, processes, seconds);
+        })
+        ->Iterations(1)
+        ->Repetitions(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kSecond);
+  }
+  return pg;
+}
+
+void PrintPostgresSummary(std::ostream& out, const PostgresEnvironment* pg) {
+  if (pg == nullptr) return;
+  out << "\n### PostgreSQL server\n\n" << pg->settings << "\n";
+  std::lock_guard<std::mutex> lock(starts_mu);
+  if (StartsRows().empty()) return;
+  out << "\n### Session starts per second (postgres/Starts)\n\n"
+      << "Each process: its own backend (pool and listener) and ProfileStore, one thread doing "
+         "StartSession then EndSession on its own "
+      << kKeysPerChild
+      << " keys in turn (1 KB document); start = acquire commit, end = release commit.\n\n"
+      << "| processes | starts | starts/s | per process | start p50 ms | start p99 ms | start + "
+         "end p50 ms | client CPU µs per start + end | machine CPU busy | errors |\n"
+      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const std::string& row : StartsRows()) out << row << "\n";
+}
+
+}  // namespace holdfast::bench

@@ -230,7 +230,7 @@ void RunHandoffBenchmark(benchmark::State& state, BenchEnvironment& env,
         << (10 * renew).count()
         << " ms, policy wait-then-steal (60 s wait); the holder keeps the profile 0–"
         << idle_max.count() << " ms before each request. Backend change_notifications: "
-        << (notifications ? "true" : "false") << ". " << Format("%.0f", run_seconds)
+        << (notifications ? "true" : "false") << ". " << Format("%.1f", run_seconds)
         << " s in all.\n\n"
         << "| hand-offs | min ms | p50 ms | p90 ms | p99 ms | max ms | mean ms | how the "
            "holder's session ended |\n|---:|---:|---:|---:|---:|---:|---:|---|\n"

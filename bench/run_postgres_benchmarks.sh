@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The PostgreSQL benchmarks (postgres/, docs/benchmarks.md "PostgreSQL"): builds holdfast_bench in
+# Release (its own build directory), starts a throw-away PostgreSQL cluster on loopback with
+# scripts/pg-cluster.sh (fsync on; its data directory under DB_DIR, on the disk to measure), runs
+# DataStore Get/Set/Update against raw libpq (1 KB, 100 KB), the push hand-off latency, the
+# autosave sweep of 10,000 profiles and session starts per second with 1, 2 and 4 client
+# processes, then stops the cluster (also on failure or Ctrl-C). About four minutes.
+#
+#   bench/run_postgres_benchmarks.sh [extra flags, e.g. --benchmark_filter=postgres/Get]
+#
+# Environment: BUILD_DIR, JOBS, STORAGE_MIN_TIME, REPETITIONS, DB_DIR as for run_benchmarks.sh;
+# SKIP_BUILD=1 to use the binary as built. Own flags of the binary: --holdfast_pg_handoffs=N
+# (200), --holdfast_pg_handoff_renew_ms=MS (60000), --holdfast_pg_processes=LIST (1,2,4),
+# --holdfast_pg_starts_seconds=S (5), --holdfast_profiles=N (10000).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BUILD_DIR:-$root/build/bench}"
+jobs="${JOBS:-2}"
+storage_min_time="${STORAGE_MIN_TIME:-2}"
+repetitions="${REPETITIONS:-5}"
+db_dir="${DB_DIR:-/tmp}"
+# shellcheck source=bench/machine_notes.sh
+source "$root/bench/machine_notes.sh"
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  # Release, tests off, warnings not errors (see run_benchmarks.sh).
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOLDFAST_BUILD_TESTS=OFF \
+    -DHOLDFAST_WERROR=OFF >/dev/null
+  cmake --build "$build" -j "$jobs" --target holdfast_bench
+fi
+
+cluster="$db_dir/holdfast-bench-pg.$$"
+trap '"$root/scripts/pg-cluster.sh" stop "$cluster"' EXIT
+uri=$("$root/scripts/pg-cluster.sh" start "$cluster")
+
+machine_notes
+echo "postgres: $("${PG_BINDIR:-/usr/lib/postgresql/15/bin}/postgres" --version), cluster in" \
+  "$cluster (fsync on, synchronous_commit on, shared_buffers 64MB), $uri"
+echo
+
+# The SQLite benchmarks are filtered out; the SQLite environment is still created (documents).
+"$build/bench/holdfast_bench" \
+  --benchmark_filter='^postgres/' \
+  --benchmark_repetitions="$repetitions" \
+  --benchmark_out="$build/bench_postgres_results.json" --benchmark_out_format=json \
+  --holdfast_storage_min_time="$storage_min_time" \
+  --holdfast_bench_dir="$db_dir" \
+  --holdfast_postgres_uri="$uri" \
+  "$@" | tee "$build/bench_postgres_output.txt"
+
+end_notes
+echo "full output: $build/bench_postgres_output.txt, every run as JSON:" \
+  "$build/bench_postgres_results.json"

@@ -132,6 +132,12 @@ Result<CommitResult> ServiceCore::CommitResolved(const Mutation& mutation) {
 }
 
 Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mutation> mutations) {
+  // Set once an attempt's outcome was unknown and its read-back said "not applied". A backend
+  // must not answer "not found" while the write could still become visible, but a failure after
+  // such an answer is checked once more, so that a late-visible commit is never taken for a
+  // conflict with someone else (the caller would re-run its transform: a double apply) nor
+  // reported as certainly not applied.
+  bool read_back_not_found = false;
   for (int attempt = 1;; ++attempt) {
     auto committed = backend_->Commit(mutations);
     if (committed) return committed;
@@ -141,10 +147,22 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mu
       if (!resolved) return Err(resolved.error());
       if (*resolved) return std::move(**resolved);
       // Not applied: repeating the same conditional write is safe.
-    } else if (!IsRetryable(error)) {
-      return Err(error);
+      read_back_not_found = true;
+    } else if (!IsRetryable(error) || attempt >= options_.retry.max_attempts) {
+      if (!read_back_not_found) return Err(error);
+      auto resolved = ResolveUnknownOutcome(mutations);
+      if (!resolved) return Err(resolved.error());
+      if (*resolved) return std::move(**resolved);  // the first attempt applied after all
+      if (IsConflict(error)) return Err(error);     // someone else wrote: re-read and decide
+      return Err(
+          OutcomeUnknownError("an earlier attempt's outcome was unknown, and this one failed (" +
+                              error.ToString() + ")"));
     }
-    if (attempt >= options_.retry.max_attempts) return Err(error);
+    if (attempt >= options_.retry.max_attempts) {
+      return Err(OutcomeUnknownError("the write's outcome is still unknown after " +
+                                     std::to_string(attempt) + " attempts (" + error.ToString() +
+                                     ")"));
+    }
     Backoff(attempt);
   }
 }

@@ -121,9 +121,10 @@ TEST(LibraryRegression, TradeQueuedBehindASaveCompletesWhenTheSessionEnds) {
 //     stays applied: I2).
 // The backend below reproduces the window deterministically on the memory backend: its first
 // armed Commit applies but reports kOutcomeUnknown, and FindOperation does not see it the first
-// time. Disabled until the library is fixed (e.g. FindOperation on PostgreSQL first waiting for
-// the key's row lock, held by the original transaction until it ends; and after any "not found"
-// resolution, a later failure of the same call reported as kOutcomeUnknown, not as its own code).
+// time. Fixed twice over: FindOperation on PostgreSQL first waits for the key's row lock, held by
+// the original transaction until it ends; and ServiceCore::CommitResolved checks the op id again
+// when a call whose read-back said "not found" then fails (found: applied; otherwise a conflict
+// stays a conflict and any other failure is kOutcomeUnknown, never "certainly not applied").
 class LateVisibleCommitBackend : public BackendWrapper {
  public:
   using BackendWrapper::BackendWrapper;
@@ -176,7 +177,7 @@ class LateVisibleCommitBackend : public BackendWrapper {
   int now_failures_ = 0;
 };
 
-TEST(LibraryRegression, DISABLED_UpdateDoesNotApplyALateVisibleCommitTwice) {
+TEST(LibraryRegression, UpdateDoesNotApplyALateVisibleCommitTwice) {
   auto backend = std::make_shared<LateVisibleCommitBackend>(NewMemoryBackend());
   DataStoreService service(backend);
   auto store = *service.GetDataStore("counters");
@@ -193,7 +194,7 @@ TEST(LibraryRegression, DISABLED_UpdateDoesNotApplyALateVisibleCommitTwice) {
       << (updated ? std::string("OK") : updated.error().ToString());
 }
 
-TEST(LibraryRegression, DISABLED_TradeReportedAsNotAppliedIsNotApplied) {
+TEST(LibraryRegression, TradeReportedAsNotAppliedIsNotApplied) {
   Loop loop;  // outlives the store
   auto backend = std::make_shared<LateVisibleCommitBackend>(NewMemoryBackend());
   auto service = std::make_shared<DataStoreService>(backend);

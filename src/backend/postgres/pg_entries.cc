@@ -257,12 +257,23 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
 
 Result<std::optional<std::int64_t>> PostgresBackend::FindOperation(const EntryKey& key,
                                                                    std::string_view op_id) {
-  PgQuery query = KeyQuery(stmt::kFindOperation, key.store, key.scope, key.key);
-  query.params.Bytes(op_id);
-  auto results = Query(std::span(&query, 1), "postgres find_operation " + Describe(key));
+  // "Not found" must mean "not applied and never will be". A transaction whose COMMIT reply was
+  // lost may still be finishing on the server, or (after a backend crash) be made visible by
+  // recovery; either way it still holds the key's row lock (or its uncommitted insert of the
+  // row). Taking that lock first waits for it to end, so the search sees its outcome; a crash
+  // fails the wait, and the caller reports the outcome unknown. Rolled back: nothing is written.
+  std::vector<PgQuery> queries;
+  queries.push_back(Prepared(stmt::kBegin));
+  queries.push_back(KeyQuery(stmt::kLockKey, key.store, key.scope, key.key));
+  PgQuery find = KeyQuery(stmt::kFindOperation, key.store, key.scope, key.key);
+  find.params.Bytes(op_id);
+  queries.push_back(std::move(find));
+  queries.push_back(Prepared(stmt::kRollback));
+  auto results = Query(queries, "postgres find_operation " + Describe(key));
   if (!results) return Err(results.error());
-  if ((*results)[0].rows() == 0) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>((*results)[0].Int(0, 0));
+  const PgResult& found = (*results)[2];
+  if (found.rows() == 0) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(found.Int(0, 0));
 }
 
 Result<std::vector<KeyListing>> PostgresBackend::ListKeys(const ListKeysQuery& query) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -316,6 +317,62 @@ TEST_F(PostgresBackendTest, TerminatedConnectionsAreReplacedWithoutLosingData) {
   EXPECT_EQ((*read)->value, "1");
   EXPECT_LE(failures, options_.pool_size);
   EXPECT_TRUE(CommitOne(**backend, Write(Key("survivor"), "2")));
+}
+
+}  // namespace
+}  // namespace holdfast
+
+namespace holdfast {
+namespace {
+
+// A commit whose reply was lost may still be finishing on the server when the caller reads its
+// op id back. The read-back must wait for it, not answer "not found" (the caller would then
+// repeat the write and, in an Update, apply its change twice). Here a raw session plays the
+// late transaction: it writes a version with op id "late" and commits only after the read-back
+// has started.
+void ReadBackWaitsForTheLateTransaction(const std::string& uri, const PostgresOptions& options,
+                                        bool key_exists) {
+  auto backend = OpenPostgresBackend(options);
+  ASSERT_TRUE(backend) << backend.error();
+  const std::string t = options.schema + ".";
+  if (key_exists) {
+    ASSERT_TRUE(CommitOne(**backend, Write(Key("late-key"), "1")));
+  }
+  RawSession late(uri);
+  late.Exec("BEGIN");
+  late.Exec("INSERT INTO " + t +
+            "holdfast_entry_keys (store, scope, key, latest_version, deleted) VALUES "
+            "('players'::bytea, 'global'::bytea, 'late-key'::bytea, 0, true) ON CONFLICT (store, "
+            "scope, key) DO UPDATE SET latest_version = " +
+            t + "holdfast_entry_keys.latest_version");
+  const std::string version = key_exists ? "2" : "1";
+  late.Exec("INSERT INTO " + t +
+            "holdfast_entry_versions (store, scope, key, version, created_ms, updated_ms, "
+            "deleted, first_in_bucket, body_dropped, op_id, user_ids, metadata, value) VALUES "
+            "('players'::bytea, 'global'::bytea, 'late-key'::bytea, " +
+            version +
+            ", 0, 0, false, true, false, 'late'::bytea, '[]'::bytea, '{}'::bytea, '2'::bytea)");
+  late.Exec("UPDATE " + t + "holdfast_entry_keys SET latest_version = " + version +
+            ", deleted = false WHERE key = 'late-key'::bytea");
+
+  auto found = std::async(std::launch::async,
+                          [&] { return (*backend)->FindOperation(Key("late-key"), "late"); });
+  // Whether or not the read-back already waits, the late transaction commits now; a read-back
+  // that did not wait has already answered "not found".
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  late.Exec("COMMIT");
+  auto result = found.get();
+  ASSERT_TRUE(result) << result.error();
+  ASSERT_TRUE(result->has_value()) << "the read-back answered 'not found' for a commit in flight";
+  EXPECT_EQ(**result, std::stoll(version));
+}
+
+TEST_F(PostgresBackendTest, ReadBackOfALostCommitReplyWaitsForThatCommitOnAnExistingKey) {
+  ReadBackWaitsForTheLateTransaction(uri_, options_, /*key_exists=*/true);
+}
+
+TEST_F(PostgresBackendTest, ReadBackOfALostCommitReplyWaitsForThatCommitOnANewKey) {
+  ReadBackWaitsForTheLateTransaction(uri_, options_, /*key_exists=*/false);
 }
 
 }  // namespace

@@ -40,13 +40,14 @@ TEST(StoreUriTest, MemoryUriOpensAFreshInProcessStore) {
 
 TEST(StoreUriTest, MalformedUrisAreInvalidAndNameTheUriAndTheAcceptedForms) {
   for (const std::string uri :
-       {"postgres://localhost/db", "holdfast.db", "", "sqlite:", "sqlite:?unsafe=1",
-        "sqlite:x.db?fast=1", "memory:extra", "SQLITE:x.db"}) {
+       {"mysql://localhost/db", "postgres://[bad", "postgres://h/db?pool_size=0", "holdfast.db", "",
+        "sqlite:", "sqlite:?unsafe=1", "sqlite:x.db?fast=1", "memory:extra", "SQLITE:x.db"}) {
     auto backend = OpenBackend(uri);
     ASSERT_THAT(backend, StatusIs(StatusCode::kInvalidArgument)) << uri;
     EXPECT_THAT(backend.error().message(), HasSubstr("'" + uri + "'")) << uri;
     EXPECT_THAT(backend.error().message(), HasSubstr("sqlite:PATH")) << uri;
     EXPECT_THAT(backend.error().message(), HasSubstr("memory:")) << uri;
+    EXPECT_THAT(backend.error().message(), HasSubstr("postgres://")) << uri;
   }
 }
 

@@ -71,7 +71,8 @@ class Profile : public std::enable_shared_from_this<Profile> {
   // Runs `mutate` on the data. Refused with kFailedPrecondition (and nothing changes) once the
   // session is ending or ended, or while a trade of this profile is committing.
   Status Mutate(const std::function<void(boost::json::value&)>& mutate);
-  const boost::json::value& last_saved_data() const;
+  // The data as last committed (parsed from a compact copy on each call).
+  boost::json::value last_saved_data() const;
   const KeyInfo& key_info() const;
   Timestamp created() const;
   std::int64_t load_count() const;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/use_future.hpp>
 
+#include "holdfast/json.h"
 #include "profile_store_core.h"
 
 namespace holdfast {
@@ -31,7 +32,10 @@ const std::string& Profile::key() const { return state_->key; }
 bool Profile::IsActive() const { return state_->active.load(); }
 boost::asio::any_io_executor Profile::executor() const { return state_->owner; }
 const boost::json::value& Profile::data() const { return state_->data; }
-const boost::json::value& Profile::last_saved_data() const { return state_->last_saved; }
+boost::json::value Profile::last_saved_data() const {
+  // Serialized by the library itself, so it always parses.
+  return ParseJson(state_->last_saved).value_or(boost::json::value());
+}
 const KeyInfo& Profile::key_info() const { return state_->info; }
 Timestamp Profile::created() const { return state_->created; }
 std::int64_t Profile::load_count() const { return state_->load_count; }

@@ -44,7 +44,7 @@ void End(const std::shared_ptr<Profile>& profile, EndReason reason, const Status
 void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> batch);
 
 void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> batch,
-             Result<profile_internal::Saved> result, std::optional<boost::json::value> snapshot,
+             Result<profile_internal::Saved> result, std::optional<std::string> snapshot,
              std::vector<std::string> processed, bool wrote_user_ids) {
   ProfileState& s = ProfileAccess::State(*profile);
   s.save_in_flight = false;
@@ -116,11 +116,14 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
   if (!s.ending) profile->before_save.Emit();  // the last chance to mutate
   if (release) s.ending = true;                // from here on, changes are refused
 
-  std::optional<boost::json::value> snapshot;
-  std::optional<std::string> bytes;
-  if (with_data && s.data != s.last_saved) {
-    snapshot = s.data;
-    bytes = SerializeJson(s.data);  // only bytes leave the owner executor
+  std::optional<std::string> snapshot;  // the bytes written, kept as last_saved on success
+  std::optional<std::string> bytes;     // only bytes leave the owner executor
+  if (with_data) {
+    std::string serialized = SerializeJson(s.data);
+    if (serialized != s.last_saved) {
+      snapshot = serialized;
+      bytes = std::move(serialized);
+    }
   }
   std::vector<std::string> processed = s.processed_unsaved;
   std::optional<std::vector<std::int64_t>> user_ids;
@@ -133,7 +136,7 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
   auto owner = s.owner;
   auto finish = [profile, owner](std::vector<SaveWaiter> done_batch,
                                  Result<profile_internal::Saved> r,
-                                 std::optional<boost::json::value> saved_snapshot,
+                                 std::optional<std::string> saved_snapshot,
                                  std::vector<std::string> saved_processed, bool wrote_user_ids) {
     boost::asio::post(owner, [profile, b = std::move(done_batch), r = std::move(r),
                               sn = std::move(saved_snapshot), p = std::move(saved_processed),

@@ -11,6 +11,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "holdfast/json.h"
 #include "holdfast/profile_store.h"
 #include "profile_store_core.h"
 
@@ -131,7 +132,7 @@ class PendingStart : public std::enable_shared_from_this<PendingStart> {
     state->owner = owner_;
     state->id = acquired.id;
     state->data = acquired.record.data;
-    state->last_saved = acquired.record.data;
+    state->last_saved = SerializeJson(acquired.record.data);
     state->info = acquired.info;
     state->created = acquired.record.created;
     state->load_count = acquired.record.load_count;

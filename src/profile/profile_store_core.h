@@ -37,7 +37,9 @@ struct ProfileState {
 
   // Owner executor only from here on.
   boost::json::value data;
-  boost::json::value last_saved;
+  // The data as last committed, serialized: a compact copy (a parsed tree costs several times
+  // the bytes), compared with the serialized data to skip writing unchanged data.
+  std::string last_saved;
   KeyInfo info;
   Timestamp created{};
   std::int64_t load_count = 0;

@@ -26,8 +26,7 @@ profile_internal::SaveRequest Snapshot(ProfileState& s, std::string& bytes) {
 }
 
 void Apply(const std::shared_ptr<Profile>& profile, const profile_internal::Saved& saved,
-           boost::json::value snapshot, const std::vector<std::string>& processed,
-           bool wrote_user_ids) {
+           std::string snapshot, const std::vector<std::string>& processed, bool wrote_user_ids) {
   ProfileState& s = ProfileAccess::State(*profile);
   s.last_saved = std::move(snapshot);
   s.last_data_save = std::chrono::steady_clock::now();
@@ -108,8 +107,8 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
     std::string bytes_a, bytes_b;
     auto request_a = Snapshot(sa, bytes_a);
     auto request_b = Snapshot(sb, bytes_b);
-    auto snapshot_a = std::make_shared<boost::json::value>(sa.data);
-    auto snapshot_b = std::make_shared<boost::json::value>(sb.data);
+    auto snapshot_a = std::make_shared<std::string>(bytes_a);
+    auto snapshot_b = std::make_shared<std::string>(bytes_b);
     auto restore = [a, b, before_a = std::move(before_a), before_b = std::move(before_b),
                     done](Status status) mutable {
       ProfileState& ra = ProfileAccess::State(*a);

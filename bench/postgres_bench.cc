@@ -8,8 +8,11 @@
 // the template data. Each creates its 32 keys (one start + end each), reports "ready", waits for
 // "go <ms>" on stdin, then starts and ends sessions (StartSession, EndSession: blocking, one
 // thread, a game loop as the owner executor) on its own keys in turn until the time is up, and
-// prints what it did. Total starts/s = all processes' starts / the window. The parent also
-// records how busy the machine's CPUs were in the window (/proc/stat).
+// prints what it did. Then, on the next "go", the raw baseline for the same window: two
+// RawPostgresStore::Update transactions (acquire, release) per start + end, writing the library's
+// stored record bytes to the same keys in schema bench_starts_raw. Total starts/s = all
+// processes' starts / the window. The parent also records how busy the machine's CPUs were in
+// each window (/proc/stat).
 #include "postgres_bench.h"
 
 #include <fcntl.h>
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <boost/json/value.hpp>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -26,6 +31,7 @@
 #include <string_view>
 #include <thread>
 
+#include "holdfast/json.h"
 #include "holdfast/postgres_backend.h"
 #include "holdfast/profile_store.h"
 #include "op_samples.h"
@@ -118,46 +124,78 @@ int RunStartsChild(int index, const std::string& uri) {
   for (int k = 0; k < kKeysPerChild; ++k) {
     keys.push_back("p" + std::to_string(index) + "_player_" + std::to_string(k));
   }
-  auto start_end = [&](const std::string& key, double* start_us) -> Status {
+  // One start + end; `start_us` gets the start's (acquire's) share.
+  auto start_end = [&](std::size_t n, double* start_us) -> Status {
     const auto t0 = Clock::now();
-    auto profile = store->StartSession(key, SessionOptions{}, loop.executor());
+    auto profile = store->StartSession(keys[n % keys.size()], SessionOptions{}, loop.executor());
     if (!profile) return profile.error();
-    if (start_us != nullptr) {
-      *start_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-    }
+    *start_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
     return (*profile)->EndSession();
   };
-  for (const std::string& key : keys) {  // every record exists before timing
-    if (Status s = start_end(key, nullptr); !s.ok()) return fail("create " + key, s);
+  double ignored = 0;
+  for (std::size_t n = 0; n < keys.size(); ++n) {  // every record exists before timing
+    if (Status s = start_end(n, &ignored); !s.ok()) return fail("create " + keys[n], s);
   }
-  std::cout << "ready" << std::endl;
-  std::string go;
-  int window_ms = 0;
-  if (!(std::cin >> go >> window_ms) || go != "go") return fail("protocol", InternalError(go));
-
-  std::vector<double> start_us;
-  std::vector<double> cycle_us;
-  std::int64_t errors = 0;
-  const auto cpu0 = ProcessCpuTime();
-  const auto t0 = Clock::now();
-  const auto deadline = t0 + std::chrono::milliseconds(window_ms);
-  for (std::size_t n = 0; Clock::now() < deadline; ++n) {
-    const auto c0 = Clock::now();
-    double us = 0;
-    Status s = start_end(keys[n % keys.size()], &us);
-    if (!s.ok()) {
-      if (++errors == 1) std::cerr << "starts child " << index << ": " << s << "\n";
-      continue;
+  // The raw baseline: the library's stored record bytes (one integer toggled between the two, so
+  // every write changes the row), two read-modify-write transactions per start + end.
+  std::array<std::string, 2> records;
+  {
+    auto entry = DataStoreService(*backend).GetDataStore("starts")->Get(keys[0]);
+    if (!entry || !*entry)
+      return fail("read a record", entry ? NotFoundError(keys[0]) : entry.error());
+    boost::json::value record = (*entry)->value;
+    records[0] = SerializeJson(record);
+    auto& coins = record.as_object()["data"].as_object()["player"].as_object()["coins"];
+    coins = coins.as_int64() ^ 1;
+    records[1] = SerializeJson(record);
+  }
+  auto raw = RawPostgresStore::Open(uri, Schema(std::string(kStartsSchemaName) + "_raw"));
+  if (!raw) return fail("open raw", raw.error());
+  if (Status s = (*raw)->SetMany(keys, records[1]); !s.ok()) return fail("raw populate", s);
+  auto raw_start_end = [&](std::size_t n, double* start_us) -> Status {
+    const std::string& key = keys[n % keys.size()];
+    for (int step = 0; step < 2; ++step) {
+      const auto t0 = Clock::now();
+      auto updated = (*raw)->Update(key, [&](std::string_view) { return records[step]; });
+      if (!updated) return updated.error();
+      if (step == 0) {
+        *start_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+      }
     }
-    start_us.push_back(us);
-    cycle_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - c0).count());
+    return Status::Ok();
+  };
+
+  std::cout << "ready" << std::endl;
+  // Two windows, library then raw, each when the parent says "go <ms>" (all processes together).
+  for (const char* tag : {"library", "raw"}) {
+    std::string go;
+    int window_ms = 0;
+    if (!(std::cin >> go >> window_ms) || go != "go") return fail("protocol", InternalError(go));
+    const bool library = std::string_view(tag) == "library";
+    std::vector<double> start_us;
+    std::vector<double> cycle_us;
+    std::int64_t errors = 0;
+    const auto cpu0 = ProcessCpuTime();
+    const auto t0 = Clock::now();
+    const auto deadline = t0 + std::chrono::milliseconds(window_ms);
+    for (std::size_t n = 0; Clock::now() < deadline; ++n) {
+      const auto c0 = Clock::now();
+      double us = 0;
+      Status s = library ? start_end(n, &us) : raw_start_end(n, &us);
+      if (!s.ok()) {
+        if (++errors == 1) std::cerr << "starts child " << index << " " << tag << ": " << s << "\n";
+        continue;
+      }
+      start_us.push_back(us);
+      cycle_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - c0).count());
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double cpu = std::chrono::duration<double>(ProcessCpuTime() - cpu0).count();
+    std::cout << tag << " " << start_us.size() << " " << errors << " " << seconds << " "
+              << Percentile(start_us, 50) << " " << Percentile(start_us, 99) << " "
+              << Percentile(cycle_us, 50) << " " << Percentile(cycle_us, 99) << " " << cpu
+              << std::endl;
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu = std::chrono::duration<double>(ProcessCpuTime() - cpu0).count();
-  std::cout << "result " << start_us.size() << " " << errors << " " << seconds << " "
-            << Percentile(start_us, 50) << " " << Percentile(start_us, 99) << " "
-            << Percentile(cycle_us, 50) << " " << Percentile(cycle_us, 99) << " " << cpu
-            << std::endl;
   store.reset();
   return 0;
 }
@@ -202,9 +240,11 @@ std::string ReadLine(FILE* file) {
 void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int processes,
                         double seconds) {
   for (auto _ : state) {
-    {  // the schema exists before the children open it
+    {  // the schemas exist before the children open them
       auto backend = OpenLibrary(uri, kStartsSchemaName);
       if (!backend) return state.SkipWithError(backend.error().ToString().c_str());
+      auto raw = RawPostgresStore::Open(uri, Schema(std::string(kStartsSchemaName) + "_raw"));
+      if (!raw) return state.SkipWithError(raw.error().ToString().c_str());
     }
     std::vector<Child> children;
     std::string error;
@@ -218,33 +258,38 @@ void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int pro
     for (Child& child : children) {
       if (error.empty() && ReadLine(child.out) != "ready") error = "a child did not start";
     }
+    struct Window {
+      double starts = 0, errors = 0, cpu = 0, busy = 0;
+      std::vector<double> p50, p99, cycle_p50;
+    };
+    std::array<Window, 2> windows;  // library, raw
     const int window_ms = static_cast<int>(seconds * 1000);
-    const auto jiffies0 = CpuJiffies();
-    for (Child& child : children) {
-      std::fprintf(child.in, "%s %d\n", error.empty() ? "go" : "stop", window_ms);
-      std::fflush(child.in);
-    }
-    double starts = 0;
-    double errors = 0;
-    double child_cpu = 0;
-    std::vector<double> p50;
-    std::vector<double> p99;
-    std::vector<double> cycle_p50;
-    for (Child& child : children) {
-      std::istringstream line(ReadLine(child.out));
-      std::string tag;
-      double n = 0, e = 0, s = 0, a = 0, b = 0, c = 0, d = 0, cpu = 0;
-      if (!(line >> tag >> n >> e >> s >> a >> b >> c >> d >> cpu) || tag != "result") {
-        if (error.empty()) error = "a child failed (see stderr)";
+    for (std::size_t w = 0; w < windows.size(); ++w) {
+      const auto jiffies0 = CpuJiffies();
+      for (Child& child : children) {
+        std::fprintf(child.in, "%s %d\n", error.empty() ? "go" : "stop", window_ms);
+        std::fflush(child.in);
       }
-      starts += n;
-      errors += e;
-      child_cpu += cpu;
-      p50.push_back(a / 1000);
-      p99.push_back(b / 1000);
-      cycle_p50.push_back(c / 1000);
+      Window& window = windows[w];
+      for (Child& child : children) {
+        std::istringstream line(ReadLine(child.out));
+        std::string tag;
+        double n = 0, e = 0, s = 0, a = 0, b = 0, c = 0, d = 0, cpu = 0;
+        if (!(line >> tag >> n >> e >> s >> a >> b >> c >> d >> cpu) ||
+            tag != (w == 0 ? "library" : "raw")) {
+          if (error.empty()) error = "a child failed (see stderr)";
+        }
+        window.starts += n;
+        window.errors += e;
+        window.cpu += cpu;
+        window.p50.push_back(a / 1000);
+        window.p99.push_back(b / 1000);
+        window.cycle_p50.push_back(c / 1000);
+      }
+      const auto jiffies1 = CpuJiffies();
+      window.busy = (jiffies1.first - jiffies0.first) / (jiffies1.second - jiffies0.second);
+      if (!error.empty()) break;
     }
-    const auto jiffies1 = CpuJiffies();
     for (Child& child : children) {
       std::fclose(child.in);
       std::fclose(child.out);
@@ -252,19 +297,26 @@ void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int pro
       waitpid(child.pid, &status, 0);
     }
     if (!error.empty()) return state.SkipWithError(error.c_str());
-    const double busy = (jiffies1.first - jiffies0.first) / (jiffies1.second - jiffies0.second);
-    const double per_second = starts / seconds;
+    const Window& lib = windows[0];
+    const Window& raw = windows[1];
+    const double per_second = lib.starts / seconds;
+    const double raw_per_second = raw.starts / seconds;
     state.counters["starts/s"] = per_second;
+    state.counters["raw/s"] = raw_per_second;
     auto range = [](const std::vector<double>& v) {
       const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
       return *lo == *hi ? Format("%.1f", *lo) : Format("%.1f", *lo) + "–" + Format("%.1f", *hi);
     };
     std::ostringstream row;
-    row << "| " << processes << " | " << Format("%.0f", starts) << " | "
-        << Format("%.0f", per_second) << " | " << Format("%.0f", per_second / processes) << " | "
-        << range(p50) << " | " << range(p99) << " | " << range(cycle_p50) << " | "
-        << Format("%.0f", 1e6 * child_cpu / std::max(1.0, starts)) << " | "
-        << Format("%.0f", 100 * busy) << "% | " << Format("%.0f", errors) << " |";
+    row << "| " << processes << " | " << Format("%.0f", per_second) << " | "
+        << Format("%.0f", raw_per_second) << " | " << Format("%.2f", per_second / raw_per_second)
+        << " | " << Format("%.0f", per_second / processes) << " | " << range(lib.p50) << " / "
+        << range(raw.p50) << " | " << range(lib.p99) << " / " << range(raw.p99) << " | "
+        << range(lib.cycle_p50) << " / " << range(raw.cycle_p50) << " | "
+        << Format("%.0f", 1e6 * lib.cpu / std::max(1.0, lib.starts)) << " / "
+        << Format("%.0f", 1e6 * raw.cpu / std::max(1.0, raw.starts)) << " | "
+        << Format("%.0f", 100 * lib.busy) << "% / " << Format("%.0f", 100 * raw.busy) << "% | "
+        << Format("%.0f", lib.errors + raw.errors) << " |";
     std::lock_guard<std::mutex> lock(starts_mu);
     StartsRows().push_back(row.str());
   }
@@ -289,8 +341,8 @@ Result<std::shared_ptr<PostgresEnvironment>> RegisterPostgresBenchmarks(
     const DataStoreBenchOptions& storage, const ProfileBenchOptions& profiles) {
   auto pg = std::make_shared<PostgresEnvironment>();
   pg->uri = options.uri;
-  for (const char* name :
-       {"datastore", "raw", "raw_json", "handoff", "fleet", "fleet_raw", kStartsSchemaName}) {
+  for (const char* name : {"datastore", "raw", "raw_json", "handoff", "fleet", "fleet_raw",
+                           kStartsSchemaName, "starts_raw"}) {
     HOLDFAST_RETURN_IF_ERROR(DropPostgresSchema(options.uri, Schema(name)));
   }
   auto backend = OpenLibrary(options.uri, "datastore");
@@ -369,10 +421,14 @@ void PrintPostgresSummary(std::ostream& out, const PostgresEnvironment* pg) {
       << "Each process: its own backend (pool and listener) and ProfileStore, one thread doing "
          "StartSession then EndSession on its own "
       << kKeysPerChild
-      << " keys in turn (1 KB document); start = acquire commit, end = release commit.\n\n"
-      << "| processes | starts | starts/s | per process | start p50 ms | start p99 ms | start + "
-         "end p50 ms | client CPU µs per start + end | machine CPU busy | errors |\n"
-      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      << " keys in turn (1 KB document); start = acquire commit, end = release commit. Then, "
+         "in a second window of the same length, raw: two RawPostgresStore::Update "
+         "transactions per start + end of the library's record bytes. Pairs are library / "
+         "raw.\n\n"
+      << "| processes | starts/s | raw/s | library/raw | library per process | start p50 ms | "
+         "start p99 ms | start + end p50 ms | client CPU µs per start + end | machine CPU busy "
+         "| errors |\n"
+      << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const std::string& row : StartsRows()) out << row << "\n";
 }
 

@@ -3,7 +3,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS holdfast holdfast_profile holdfast_datastore holdfast_backend holdfast_base
+install(TARGETS holdfast holdfast_profile holdfast_schema holdfast_datastore holdfast_backend
+                holdfast_base
         EXPORT holdfastTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -5,14 +5,15 @@
 // postgres/Starts/<P>proc: P processes (this binary, re-executed with
 // --holdfast_pg_starts_child=INDEX) each open their own backend (default PostgresOptions: own pool
 // and listener) and ProfileStore (own server id) on schema bench_starts, with a 1 KB document as
-// the template data. Each creates its 32 keys (one start + end each), reports "ready", waits for
-// "go <ms>" on stdin, then starts and ends sessions (StartSession, EndSession: blocking, one
-// thread, a game loop as the owner executor) on its own keys in turn until the time is up, and
-// prints what it did. Then, on the next "go", the raw baseline for the same window: two
+// the template data. Each creates its 32 keys (one start + end each), reports "ready", then for
+// each "<library|raw> <ms>" on stdin starts and ends sessions (StartSession, EndSession: blocking,
+// one thread, a game loop as the owner executor) on its own keys in turn until the window ends;
+// on "end" it prints what it did. The raw baseline runs in the same process: two
 // RawPostgresStore::Update transactions (acquire, release) per start + end, writing the library's
-// stored record bytes to the same keys in schema bench_starts_raw. Total starts/s = all
-// processes' starts / the window. The parent also records how busy the machine's CPUs were in
-// each window (/proc/stat).
+// stored record bytes to the same keys in schema bench_starts_raw. The parent alternates the
+// variants in 0.5 s windows (all processes together), so both see the same disk and load. Total
+// starts/s = all processes' starts / the variant's time. The parent also records how busy the
+// machine's CPUs were in each variant's windows (/proc/stat).
 #include "postgres_bench.h"
 
 #include <fcntl.h>
@@ -58,6 +59,7 @@ constexpr std::string_view kChildFlag = "--holdfast_pg_starts_child=";
 constexpr std::string_view kUriFlag = "--holdfast_postgres_uri=";
 constexpr const char* kStartsSchemaName = "starts";
 constexpr int kKeysPerChild = 32;
+constexpr int kStartsBlockMs = 500;
 
 std::mutex starts_mu;
 std::vector<std::string>& StartsRows() {
@@ -166,35 +168,52 @@ int RunStartsChild(int index, const std::string& uri) {
   };
 
   std::cout << "ready" << std::endl;
-  // Two windows, library then raw, each when the parent says "go <ms>" (all processes together).
-  for (const char* tag : {"library", "raw"}) {
-    std::string go;
-    int window_ms = 0;
-    if (!(std::cin >> go >> window_ms) || go != "go") return fail("protocol", InternalError(go));
-    const bool library = std::string_view(tag) == "library";
+  // Windows of either variant, each when the parent says "<library|raw> <ms>" (all processes
+  // together), until "end"; then one line per variant with everything it did.
+  struct Totals {
     std::vector<double> start_us;
     std::vector<double> cycle_us;
     std::int64_t errors = 0;
+    double seconds = 0;
+    double cpu = 0;
+  };
+  std::array<Totals, 2> totals;  // library, raw
+  std::array<std::size_t, 2> next = {0, 0};
+  for (;;) {
+    std::string tag;
+    int window_ms = 0;
+    if (!(std::cin >> tag) || tag == "end") break;
+    if (!(std::cin >> window_ms) || (tag != "library" && tag != "raw")) {
+      return fail("protocol", InternalError(tag));
+    }
+    const std::size_t v = tag == "library" ? 0 : 1;
+    Totals& t = totals[v];
     const auto cpu0 = ProcessCpuTime();
     const auto t0 = Clock::now();
     const auto deadline = t0 + std::chrono::milliseconds(window_ms);
-    for (std::size_t n = 0; Clock::now() < deadline; ++n) {
+    while (Clock::now() < deadline) {
       const auto c0 = Clock::now();
       double us = 0;
-      Status s = library ? start_end(n, &us) : raw_start_end(n, &us);
+      const std::size_t n = next[v]++;
+      Status s = v == 0 ? start_end(n, &us) : raw_start_end(n, &us);
       if (!s.ok()) {
-        if (++errors == 1) std::cerr << "starts child " << index << " " << tag << ": " << s << "\n";
+        if (++t.errors == 1)
+          std::cerr << "starts child " << index << " " << tag << ": " << s << "\n";
         continue;
       }
-      start_us.push_back(us);
-      cycle_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - c0).count());
+      t.start_us.push_back(us);
+      t.cycle_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - c0).count());
     }
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    const double cpu = std::chrono::duration<double>(ProcessCpuTime() - cpu0).count();
-    std::cout << tag << " " << start_us.size() << " " << errors << " " << seconds << " "
-              << Percentile(start_us, 50) << " " << Percentile(start_us, 99) << " "
-              << Percentile(cycle_us, 50) << " " << Percentile(cycle_us, 99) << " " << cpu
-              << std::endl;
+    t.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    t.cpu += std::chrono::duration<double>(ProcessCpuTime() - cpu0).count();
+    std::cout << "ok" << std::endl;
+  }
+  for (std::size_t v = 0; v < totals.size(); ++v) {
+    const Totals& t = totals[v];
+    std::cout << (v == 0 ? "library " : "raw ") << t.start_us.size() << " " << t.errors << " "
+              << t.seconds << " " << Percentile(t.start_us, 50) << " " << Percentile(t.start_us, 99)
+              << " " << Percentile(t.cycle_us, 50) << " " << Percentile(t.cycle_us, 99) << " "
+              << t.cpu << std::endl;
   }
   store.reset();
   return 0;
@@ -259,17 +278,33 @@ void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int pro
       if (error.empty() && ReadLine(child.out) != "ready") error = "a child did not start";
     }
     struct Window {
-      double starts = 0, errors = 0, cpu = 0, busy = 0;
+      double starts = 0, errors = 0, cpu = 0, busy = 0, seconds = 0;
+      double busy_jiffies = 0, total_jiffies = 0;
       std::vector<double> p50, p99, cycle_p50;
     };
     std::array<Window, 2> windows;  // library, raw
-    const int window_ms = static_cast<int>(seconds * 1000);
-    for (std::size_t w = 0; w < windows.size(); ++w) {
+    // Alternating windows of kStartsBlockMs, the variant first in each pair rotating, so that
+    // both variants see the same disk and load (the paired-block method of datastore_bench.cc).
+    const int blocks = std::max(1, static_cast<int>(seconds * 1000 / kStartsBlockMs));
+    for (int b = 0; b < 2 * blocks && error.empty(); ++b) {
+      const std::size_t w = static_cast<std::size_t>((b + b / 2) % 2);
       const auto jiffies0 = CpuJiffies();
       for (Child& child : children) {
-        std::fprintf(child.in, "%s %d\n", error.empty() ? "go" : "stop", window_ms);
+        std::fprintf(child.in, "%s %d\n", w == 0 ? "library" : "raw", kStartsBlockMs);
         std::fflush(child.in);
       }
+      for (Child& child : children) {
+        if (ReadLine(child.out) != "ok" && error.empty()) error = "a child failed (see stderr)";
+      }
+      const auto jiffies1 = CpuJiffies();
+      windows[w].busy_jiffies += jiffies1.first - jiffies0.first;
+      windows[w].total_jiffies += jiffies1.second - jiffies0.second;
+    }
+    for (Child& child : children) {
+      std::fprintf(child.in, "end\n");
+      std::fflush(child.in);
+    }
+    for (std::size_t w = 0; w < windows.size() && error.empty(); ++w) {
       Window& window = windows[w];
       for (Child& child : children) {
         std::istringstream line(ReadLine(child.out));
@@ -282,13 +317,12 @@ void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int pro
         window.starts += n;
         window.errors += e;
         window.cpu += cpu;
+        window.seconds = std::max(window.seconds, s);
         window.p50.push_back(a / 1000);
         window.p99.push_back(b / 1000);
         window.cycle_p50.push_back(c / 1000);
       }
-      const auto jiffies1 = CpuJiffies();
-      window.busy = (jiffies1.first - jiffies0.first) / (jiffies1.second - jiffies0.second);
-      if (!error.empty()) break;
+      window.busy = window.busy_jiffies / std::max(1.0, window.total_jiffies);
     }
     for (Child& child : children) {
       std::fclose(child.in);
@@ -299,8 +333,8 @@ void RunStartsBenchmark(benchmark::State& state, const std::string& uri, int pro
     if (!error.empty()) return state.SkipWithError(error.c_str());
     const Window& lib = windows[0];
     const Window& raw = windows[1];
-    const double per_second = lib.starts / seconds;
-    const double raw_per_second = raw.starts / seconds;
+    const double per_second = lib.starts / std::max(1e-9, lib.seconds);
+    const double raw_per_second = raw.starts / std::max(1e-9, raw.seconds);
     state.counters["starts/s"] = per_second;
     state.counters["raw/s"] = raw_per_second;
     auto range = [](const std::vector<double>& v) {
@@ -421,10 +455,10 @@ void PrintPostgresSummary(std::ostream& out, const PostgresEnvironment* pg) {
       << "Each process: its own backend (pool and listener) and ProfileStore, one thread doing "
          "StartSession then EndSession on its own "
       << kKeysPerChild
-      << " keys in turn (1 KB document); start = acquire commit, end = release commit. Then, "
-         "in a second window of the same length, raw: two RawPostgresStore::Update "
-         "transactions per start + end of the library's record bytes. Pairs are library / "
-         "raw.\n\n"
+      << " keys in turn (1 KB document); start = acquire commit, end = release commit. And "
+         "raw: two RawPostgresStore::Update transactions per start + end of the library's record "
+         "bytes; the variants alternate in 0.5 s windows, each getting the given time in all. "
+         "Pairs are library / raw.\n\n"
       << "| processes | starts/s | raw/s | library/raw | library per process | start p50 ms | "
          "start p99 ms | start + end p50 ms | client CPU µs per start + end | machine CPU busy "
          "| errors |\n"

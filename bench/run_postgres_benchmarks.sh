@@ -9,7 +9,10 @@
 #   bench/run_postgres_benchmarks.sh [extra flags, e.g. --benchmark_filter=postgres/Get]
 #
 # Environment: BUILD_DIR, JOBS, STORAGE_MIN_TIME, REPETITIONS, DB_DIR as for run_benchmarks.sh;
-# SKIP_BUILD=1 to use the binary as built. Own flags of the binary: --holdfast_pg_handoffs=N
+# SKIP_BUILD=1 to use the binary as built; PIN_CPU=N runs the server and the benchmark on CPU N
+# only (taskset): on this VM a flush's cost depends on the CPU that issues it, and PostgreSQL's
+# committing backend issues it, so unpinned runs can give the variants' connections different
+# flush costs. Own flags of the binary: --holdfast_pg_handoffs=N
 # (200), --holdfast_pg_handoff_renew_ms=MS (60000), --holdfast_pg_processes=LIST (1,2,4),
 # --holdfast_pg_starts_seconds=S (5), --holdfast_profiles=N (10000).
 set -euo pipefail
@@ -30,17 +33,21 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   cmake --build "$build" -j "$jobs" --target holdfast_bench
 fi
 
+pin=()
+if [[ -n ${PIN_CPU:-} ]]; then pin=(taskset -c "$PIN_CPU"); fi
+
 cluster="$db_dir/holdfast-bench-pg.$$"
 trap '"$root/scripts/pg-cluster.sh" stop "$cluster"' EXIT
-uri=$("$root/scripts/pg-cluster.sh" start "$cluster")
+uri=$("${pin[@]}" "$root/scripts/pg-cluster.sh" start "$cluster")
 
 machine_notes
 echo "postgres: $("${PG_BINDIR:-/usr/lib/postgresql/15/bin}/postgres" --version), cluster in" \
   "$cluster (fsync on, synchronous_commit on, shared_buffers 64MB), $uri"
+if [[ -n ${PIN_CPU:-} ]]; then echo "pinned:   server and benchmark on CPU $PIN_CPU"; fi
 echo
 
 # The SQLite benchmarks are filtered out; the SQLite environment is still created (documents).
-"$build/bench/holdfast_bench" \
+"${pin[@]}" "$build/bench/holdfast_bench" \
   --benchmark_filter='^postgres/' \
   --benchmark_repetitions="$repetitions" \
   --benchmark_out="$build/bench_postgres_results.json" --benchmark_out_format=json \

@@ -39,6 +39,8 @@ PgConnectOptions ConnectOptions(const PostgresOptions& options) {
   connect.connect_timeout = options.connect_timeout;
   connect.statement_timeout = options.statement_timeout;
   connect.keepalive_idle = options.keepalive_idle;
+  // Names the schema, so operators (and tests) can tell whose connection a server process serves.
+  connect.application_name = "holdfast:" + options.schema;
   return connect;
 }
 

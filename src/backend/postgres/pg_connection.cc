@@ -124,7 +124,9 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(
   const std::string server_options =
       "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
       " -c idle_in_transaction_session_timeout=" +
-      std::to_string(options.statement_timeout.count()) + " -c search_path=" + options.schema;
+      std::to_string(options.statement_timeout.count()) + " -c search_path=" + options.schema +
+      // NOTICEs ("relation already exists, skipping" from migrations) are not for users.
+      " -c client_min_messages=warning";
   // The URI comes first (expanded); the keywords after it override the URI's own values.
   const std::array<const char*, 10> keywords = {"dbname",
                                                 "connect_timeout",

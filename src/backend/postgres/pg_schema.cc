@@ -154,14 +154,21 @@ PgQuery Sql(std::string sql) {
 }
 
 // Runs one statement outside any explicit transaction; retries the races of concurrent
-// CREATE ... IF NOT EXISTS (they can fail with a unique violation in the catalogs).
+// CREATE ... IF NOT EXISTS (IF NOT EXISTS is checked before the catalog insert, so a racing
+// creator can still fail).
 Status RunDdl(PgConnection& connection, const std::string& sql, Deadline deadline) {
   for (int attempt = 1;; ++attempt) {
     const PgQuery query = Sql(sql);
     auto results = connection.Run(std::span(&query, 1), deadline);
     if (!results) return results.error();
     if ((*results)[0].ok()) return Status::Ok();
-    if (attempt >= 5 || !IsRetryableConflict((*results)[0])) {
+    // Two servers creating the same object at once: one of them can fail on the catalog's
+    // unique index (23505) or find the object created meanwhile (42P07 table, 42P06 schema,
+    // 42710 the table's row type).
+    const std::string state = (*results)[0].SqlState();
+    const bool raced = IsRetryableConflict((*results)[0]) || state == "42P07" || state == "42P06" ||
+                       state == "42710";
+    if (attempt >= 5 || !raced) {
       return StatusFromResult((*results)[0], "postgres schema: " + sql);
     }
   }

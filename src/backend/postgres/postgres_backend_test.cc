@@ -301,7 +301,8 @@ TEST_F(PostgresBackendTest, TerminatedConnectionsAreReplacedWithoutLosingData) {
   RawSession admin(uri_);
   admin.Exec(
       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
-      "'holdfast' AND pid <> pg_backend_pid()");
+      "'holdfast:" +
+      options_.schema + "'");
   // Idle connections the server closed are noticed on checkout and replaced; at worst one call
   // per pooled connection fails with a retryable error.
   int failures = 0;

@@ -87,7 +87,7 @@ Result<PgClientBackends> ListClientBackends(const std::string& conninfo,
   PgResultPtr result(PQexecParams(
       conn.get(),
       "SELECT pid, coalesce(client_port, 0), coalesce(state, '') FROM pg_stat_activity "
-      "WHERE application_name = $1 AND backend_type = 'client backend'",
+      "WHERE application_name LIKE $1 AND backend_type = 'client backend'",
       1, nullptr, params.data(), nullptr, nullptr, 0));
   if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
     return Err(UnavailableError("postgres: pg_stat_activity: " + Trim(PQerrorMessage(conn.get()))));

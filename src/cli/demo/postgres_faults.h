@@ -32,7 +32,8 @@ struct PgClientBackends {
   std::vector<PgBackendProcess> backends;
 };
 
-// The client backends with `application_name` (Holdfast's pool connections are "holdfast"),
+// The client backends whose application_name matches the LIKE pattern `application_name`
+// (Holdfast's pool connections are named "holdfast:<schema>"),
 // through a fresh connection to `conninfo` (a libpq URI without Holdfast's own parameters).
 Result<PgClientBackends> ListClientBackends(const std::string& conninfo,
                                             const std::string& application_name);

@@ -13,7 +13,8 @@ namespace holdfast::demo::scenario_internal {
 
 namespace {
 
-constexpr char kPoolApplicationName[] = "holdfast";  // PostgresBackend's pool connections
+// PostgresBackend's pool connections are named "holdfast:<schema>" (LIKE pattern).
+constexpr char kPoolApplicationName[] = "holdfast:%";
 
 double MillisSince(SteadyClock::time_point start) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();

@@ -41,10 +41,20 @@ void Apply(const std::shared_ptr<Profile>& profile, const profile_internal::Save
 }
 
 // The attempt refers to itself (to re-run when the profiles become idle); once it has run for the
-// last time the reference is dropped, later, from outside the running function.
+// last time the reference is dropped, later, from outside the running function. The drop happens
+// when the posted handler is destroyed, whether it ran or not: a game loop stopped before running
+// it must not leak the attempt, and with it both profiles and the store.
 void BreakCycle(const boost::asio::any_io_executor& owner,
                 const std::shared_ptr<std::function<void()>>& attempt) {
-  boost::asio::post(owner, [attempt] { *attempt = nullptr; });
+  struct Drop {
+    std::shared_ptr<std::function<void()>> attempt;
+    ~Drop() {
+      if (attempt) *attempt = nullptr;
+    }
+  };
+  auto drop = std::make_shared<Drop>();
+  drop->attempt = attempt;
+  boost::asio::post(owner, [drop] {});
 }
 
 }  // namespace

@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 
 jobs=${HOLDFAST_JOBS:-$(nproc)}
+# ccache keys on paths relative to the checkout, so a fresh clone in another folder (CI) reuses
+# the objects an earlier build of the same sources left in the cache.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 export CTEST_OUTPUT_ON_FAILURE=1
 
 configure() {  # configure DIR [cmake args...]

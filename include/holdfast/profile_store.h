@@ -25,6 +25,7 @@
 #include "holdfast/key_info.h"
 #include "holdfast/profile.h"
 #include "holdfast/profile_options.h"
+#include "holdfast/schema.h"
 #include "holdfast/status.h"
 
 namespace holdfast {
@@ -51,6 +52,13 @@ struct ProfileStoreOptions {
   std::chrono::milliseconds autosave_period{std::chrono::minutes(5)};
   std::size_t inbox_limit = 100;
   int schema_version = 1;
+  // The declared shape of the data (docs/schemas.md). Default: none, nothing is validated.
+  // With a schema, a start reconciles the stored data onto the template and validates it before
+  // the lock is written: invalid data refuses the start (kFailedPrecondition, the schema's
+  // ErrorDetail kept) with nothing written. Every save validates the data after before_save: an
+  // invalid document is not written (kInvalidArgument; the stored record keeps the last valid
+  // data, and messages handled since then stay in the inbox). The template must pass it (Open).
+  std::optional<Schema> schema;
   std::size_t io_threads = 2;
   // The clock that measures a start's bounded wait (SessionOptions::wait). The pauses between
   // polls are Asio timers on the I/O executor. Default: the system clock.

@@ -147,4 +147,17 @@ json::value EncodeProfileRecord(const ProfileRecord& record) {
   return json::object{{"data", record.data}, {"meta", std::move(meta)}};
 }
 
+void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data) {
+  if (!data.is_object() || !template_data.is_object()) return;
+  auto& object = data.get_object();
+  for (const auto& [name, default_value] : template_data.get_object()) {
+    auto* existing = object.if_contains(name);
+    if (existing == nullptr) {
+      object.emplace(name, default_value);
+    } else {
+      ReconcileWithTemplate(*existing, default_value);
+    }
+  }
+}
+
 }  // namespace holdfast::profile_internal

@@ -67,6 +67,9 @@ Result<ProfileRecord> DecodeProfileRecord(boost::json::value&& stored, int max_s
 
 boost::json::value EncodeProfileRecord(const ProfileRecord& record);
 
+// Fills members of `data` missing from `template_data`, recursively through objects.
+void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data);
+
 }  // namespace holdfast::profile_internal
 
 #endif  // HOLDFAST_SRC_PROFILE_PROFILE_RECORD_H_

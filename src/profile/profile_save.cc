@@ -45,7 +45,7 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
 
 void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> batch,
              Result<profile_internal::Saved> result, std::optional<std::string> snapshot,
-             std::vector<std::string> processed, bool wrote_user_ids) {
+             std::vector<std::string> processed, bool wrote_user_ids, const Status& refused) {
   ProfileState& s = ProfileAccess::State(*profile);
   s.save_in_flight = false;
   const bool release = std::any_of(batch.begin(), batch.end(), [](auto& w) { return w.release; });
@@ -70,6 +70,8 @@ void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> ba
     s.lease_until = result->lease_until;
     s.inbox = result->inbox;
     profile->after_save.Emit(s.info);
+    // Data the schema refused was not written; the lease (and a release) still went through.
+    status = refused;
     if (release) {
       End(profile, reason, status);  // events first: a completed EndSession has ended
       for (auto& w : batch) {
@@ -116,16 +118,28 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
   if (!s.ending) profile->before_save.Emit();  // the last chance to mutate
   if (release) s.ending = true;                // from here on, changes are refused
 
+  // Data that does not pass the schema is never written: the stored record keeps the last valid
+  // data, and messages handled since stay in the inbox (their effects are in the refused data).
+  Status refused;
+  if (with_data && s.core->options().schema) {
+    refused = s.core->options().schema->Validate(s.data);
+    if (!refused.ok()) {
+      refused = refused.WithContext("save " + s.core->options().name + "/" + s.key);
+      s.core->ReportOutcome(release ? "release" : "save", s.key, refused);
+    }
+  }
+
   std::optional<std::string> snapshot;  // the bytes written, kept as last_saved on success
   std::optional<std::string> bytes;     // only bytes leave the owner executor
-  if (with_data) {
+  if (with_data && refused.ok()) {
     std::string serialized = SerializeJson(s.data);
     if (serialized != s.last_saved) {
       snapshot = serialized;
       bytes = std::move(serialized);
     }
   }
-  std::vector<std::string> processed = s.processed_unsaved;
+  std::vector<std::string> processed;
+  if (refused.ok()) processed = s.processed_unsaved;
   std::optional<std::vector<std::int64_t>> user_ids;
   if (s.user_ids_dirty) user_ids = s.user_ids;
   s.save_in_flight = true;
@@ -134,14 +148,15 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
   auto key = s.key;
   auto id = s.id;
   auto owner = s.owner;
-  auto finish = [profile, owner](std::vector<SaveWaiter> done_batch,
-                                 Result<profile_internal::Saved> r,
-                                 std::optional<std::string> saved_snapshot,
-                                 std::vector<std::string> saved_processed, bool wrote_user_ids) {
+  auto finish = [profile, owner, refused](
+                    std::vector<SaveWaiter> done_batch, Result<profile_internal::Saved> r,
+                    std::optional<std::string> saved_snapshot,
+                    std::vector<std::string> saved_processed, bool wrote_user_ids) {
     boost::asio::post(owner, [profile, b = std::move(done_batch), r = std::move(r),
                               sn = std::move(saved_snapshot), p = std::move(saved_processed),
-                              wrote_user_ids]() mutable {
-      OnSaved(profile, std::move(b), std::move(r), std::move(sn), std::move(p), wrote_user_ids);
+                              wrote_user_ids, refused]() mutable {
+      OnSaved(profile, std::move(b), std::move(r), std::move(sn), std::move(p), wrote_user_ids,
+              refused);
     });
   };
   auto shared_batch = std::make_shared<std::vector<SaveWaiter>>(std::move(batch));

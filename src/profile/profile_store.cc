@@ -13,6 +13,14 @@
 
 namespace holdfast {
 namespace internal {
+namespace {
+
+std::shared_ptr<const Schema> DataSchema(const ProfileStoreOptions& options) {
+  if (!options.schema) return nullptr;
+  return std::make_shared<const Schema>(*options.schema);
+}
+
+}  // namespace
 
 ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, DataStore store,
                                    ProfileStoreOptions options)
@@ -23,6 +31,7 @@ ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, Da
                                                   .server_id = options_.server_id,
                                                   .template_data = options_.template_data,
                                                   .schema = options_.schema_version,
+                                                  .data_schema = DataSchema(options_),
                                                   .lease = options_.lease,
                                                   .inbox_limit = options_.inbox_limit},
                 options_.clock),
@@ -202,19 +211,6 @@ void ProfileStoreCore::ReportOutcome(std::string_view operation, const std::stri
   if (changed) options_.on_critical_state(*changed);
 }
 
-void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data) {
-  if (!data.is_object() || !template_data.is_object()) return;
-  auto& object = data.get_object();
-  for (const auto& [name, default_value] : template_data.get_object()) {
-    auto* existing = object.if_contains(name);
-    if (existing == nullptr) {
-      object.emplace(name, default_value);
-    } else {
-      ReconcileWithTemplate(*existing, default_value);
-    }
-  }
-}
-
 }  // namespace internal
 
 using internal::ProfileAccess;
@@ -251,6 +247,15 @@ Result<std::shared_ptr<ProfileStore>> ProfileStore::Open(std::shared_ptr<DataSto
   }
   if (auto status = ValidateJson(options.template_data); !status.ok()) {
     return Err(status.WithContext("profile store template"));
+  }
+  if (options.schema) {
+    if (auto status = options.schema->CheckDefinition(); !status.ok()) {
+      return Err(status.WithContext("profile store schema"));
+    }
+    // New profiles start as the template: it must be valid data itself.
+    if (auto status = options.schema->Validate(options.template_data); !status.ok()) {
+      return Err(status.WithContext("profile store template does not pass the schema"));
+    }
   }
   if (options.server_id.empty()) options.server_id = RandomServerId();
   if (!options.clock) options.clock = SystemClock();

@@ -158,8 +158,7 @@ void FinishTrade(const std::shared_ptr<Profile>& profile);
 // longer know what is stored. The lock expires with its lease.
 void AbandonSession(const std::shared_ptr<Profile>& profile, const Status& cause);
 
-// Fills members of `data` missing from `template_data`, recursively through objects.
-void ReconcileWithTemplate(boost::json::value& data, const boost::json::value& template_data);
+using profile_internal::ReconcileWithTemplate;
 
 }  // namespace holdfast::internal
 

@@ -105,8 +105,12 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
       done(CancelledError("trade " + sa.key + " " + sb.key + ": cancelled by the trade function"));
       return;
     }
+    const auto& schema = core->options().schema;
     for (ProfileState* s : {&sa, &sb}) {
-      if (auto status = ValidateJson(s->data); !status.ok()) {
+      // One side that the schema refuses refuses the whole trade: nothing is written.
+      Status status = ValidateJson(s->data);
+      if (status.ok() && schema) status = schema->Validate(s->data);
+      if (!status.ok()) {
         sa.data = std::move(before_a);
         sb.data = std::move(before_b);
         done(status.WithContext("trade " + s->key));

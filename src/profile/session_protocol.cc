@@ -56,6 +56,17 @@ Result<ProfileRecord> SessionProtocol::RecordOrNew(const UpdateContext& context)
   return record;
 }
 
+Status SessionProtocol::CheckLoadedData(ProfileRecord& record) const {
+  if (!options_.data_schema) return Status::Ok();
+  ReconcileWithTemplate(record.data, options_.template_data);
+  Status invalid = options_.data_schema->Validate(record.data);
+  if (invalid.ok()) return invalid;
+  // The data, not the call, is wrong: the start cannot succeed until someone repairs the record.
+  return invalid.detail() != nullptr
+             ? Status(StatusCode::kFailedPrecondition, invalid.message(), *invalid.detail())
+             : Status(StatusCode::kFailedPrecondition, invalid.message());
+}
+
 SessionProtocol::SessionProtocol(std::shared_ptr<const DataStoreService> service, DataStore store,
                                  ProtocolOptions options, std::shared_ptr<Clock> clock)
     : service_(std::move(service)),
@@ -79,6 +90,10 @@ Result<SessionProtocol::Outcome> SessionProtocol::TryAcquire(std::string_view ke
       return CancelUpdate{};
     }
     ProfileRecord record = std::move(*decoded);
+    if (auto invalid = CheckLoadedData(record); !invalid.ok()) {
+      refused = invalid;  // never replaced with defaults, never locked
+      return CancelUpdate{};
+    }
     const bool free = !record.session || record.session->lease_until <= context.now ||
                       record.session->owner == options_.server_id;
     holder = record.session;

@@ -21,6 +21,7 @@
 #include "holdfast/data_store.h"
 #include "holdfast/data_store_service.h"
 #include "holdfast/profile_options.h"
+#include "holdfast/schema.h"
 #include "holdfast/status.h"
 #include "profile_record.h"
 
@@ -37,6 +38,9 @@ struct ProtocolOptions {
   std::string server_id;
   boost::json::value template_data = boost::json::object{};
   int schema = 1;
+  // When set, a start reconciles the stored data onto the template and validates it before
+  // taking the lock; invalid data refuses the start with nothing written.
+  std::shared_ptr<const Schema> data_schema;
   std::chrono::milliseconds lease{std::chrono::minutes(3)};
   std::size_t inbox_limit = 100;
   std::size_t processed_memory = 200;
@@ -163,6 +167,9 @@ class SessionProtocol {
   Result<Outcome> TryAcquire(std::string_view key, bool steal, bool fail_if_held,
                              Acquired& acquired);
   void WithdrawRequest(std::string_view key);
+  // With a data schema: reconciles the loaded data onto the template and validates it; an
+  // invalid document is kFailedPrecondition carrying the schema's ErrorDetail.
+  Status CheckLoadedData(ProfileRecord& record) const;
   Result<Saved> SaveOnce(std::string_view key, const SessionId& id, const SaveRequest& request);
   // The stored record, or a new one from the template when the key is absent.
   Result<ProfileRecord> RecordOrNew(const UpdateContext& context) const;

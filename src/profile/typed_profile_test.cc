@@ -85,5 +85,37 @@ TEST_F(TypedProfileTest, RecordThatDoesNotFitTheTypeRefusesStartAndIsLeftAsItWas
   EXPECT_TRUE(stored.at("meta").at("session").is_null());  // no lock left behind
 }
 
+// With the schema derived from T, a record that does not fit is refused before any write (no
+// lock taken and given back), and a save of out-of-range data is refused.
+TEST_F(TypedProfileTest, SchemaDerivedFromTheTypeRefusesBadLoadsAndSaves) {
+  Schema schema = SchemaFor<PlayerData>();
+  schema.Field(&PlayerData::coins).Range(0, 1'000);
+  PutRecord("bad", R"({"coins":"lots","items":[]})");
+  const std::int64_t version = (*service_->GetDataStore("profiles")->Get("bad"))->info.version;
+  auto store = TypedProfileStore<PlayerData>::Open(service_, {.server_id = "A", .schema = schema},
+                                                   PlayerData{});
+  ASSERT_TRUE(store.has_value()) << store.error();
+  auto refused =
+      store->AsyncStartSession("bad", {}, ctx_.get_executor(), boost::asio::use_future).get();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.error().message(), "start session bad: /coins: \"lots\" is not an integer");
+  EXPECT_EQ((*service_->GetDataStore("profiles")->Get("bad"))->info.version, version);
+
+  auto profile =
+      store->AsyncStartSession("good", {}, ctx_.get_executor(), boost::asio::use_future).get();
+  ASSERT_TRUE(profile.has_value()) << profile.error();
+  EXPECT_TRUE(
+      OnLoop([&] { return (*profile)->Mutate([](PlayerData& d) { d.coins = 5'000; }); }).ok());
+  Status saved = (*profile)->untyped().Save();
+  EXPECT_EQ(saved.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(saved.detail()->rule, "maximum");
+  EXPECT_EQ(Stored("good").at("data").at("coins"), boost::json::value(0));
+  EXPECT_TRUE(
+      OnLoop([&] { return (*profile)->Mutate([](PlayerData& d) { d.coins = 500; }); }).ok());
+  EXPECT_TRUE((*profile)->untyped().EndSession().ok());
+  EXPECT_EQ(Stored("good").at("data").at("coins"), boost::json::value(500));
+}
+
 }  // namespace
 }  // namespace holdfast

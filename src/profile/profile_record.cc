@@ -50,10 +50,16 @@ Result<ProfileRecord> DecodeProfileRecord(json::value&& stored, int max_schema) 
     return Err(Malformed("missing data or meta"));
   }
   const json::object& meta = meta_value->get_object();
-  std::int64_t format = 0, schema = 0, created = 0;
+  std::int64_t format = 0, schema = 0, created = 0, readable_by = 0;
   if (!GetInt(meta, "format", format)) return Err(Malformed("missing format"));
   if (!GetInt(meta, "schema", schema)) return Err(Malformed("missing schema"));
-  if (format > kRecordFormat || schema > max_schema) {
+  if (meta.contains("readable_by") &&
+      (!GetInt(meta, "readable_by", readable_by) || readable_by < 0 || readable_by >= schema)) {
+    return Err(Malformed("bad readable_by"));
+  }
+  // A newer record loads only when its writer declared it readable by this schema version.
+  const bool readable_newer = readable_by >= 1 && readable_by <= max_schema;
+  if (format > kRecordFormat || (schema > max_schema && !readable_newer)) {
     return Err(Status(StatusCode::kFailedPrecondition,
                       "profile record was written by a newer version (format " +
                           std::to_string(format) + ", schema " + std::to_string(schema) +
@@ -65,6 +71,7 @@ Result<ProfileRecord> DecodeProfileRecord(json::value&& stored, int max_schema) 
   ProfileRecord record;
   record.data = std::move(*data);
   record.schema = static_cast<int>(schema);
+  record.readable_by = static_cast<int>(readable_by);
   if (!GetInt(meta, "created", created)) return Err(Malformed("missing created"));
   record.created = FromUnixMillis(created);
   if (!GetInt(meta, "load_count", record.load_count) || record.load_count < 0) {
@@ -121,6 +128,7 @@ json::value EncodeProfileRecord(const ProfileRecord& record) {
   json::object meta;
   meta["format"] = kRecordFormat;
   meta["schema"] = record.schema;
+  if (record.readable_by != 0) meta["readable_by"] = record.readable_by;
   meta["created"] = ToUnixMillis(record.created);
   meta["load_count"] = record.load_count;
   if (record.session) {

@@ -50,6 +50,9 @@ struct InboxMessage {
 struct ProfileRecord {
   boost::json::value data;
   int schema = 1;
+  // The oldest schema version declared able to load this record (MigrationPlan's ReadableBy);
+  // 0: none older than `schema`. Stored as meta.readable_by when non-zero.
+  int readable_by = 0;
   Timestamp created{};
   std::int64_t load_count = 0;
   std::optional<SessionLock> session;
@@ -58,9 +61,11 @@ struct ProfileRecord {
   std::vector<std::string> processed;  // ids of handled messages, oldest first, bounded
 };
 
-// Decodes a stored record. A malformed record is kDataLoss; a record of a newer format or a
-// schema above `max_schema` is kFailedPrecondition (rule "newer_schema"). Either way the caller
-// must leave the record untouched.
+// Decodes a stored record. A malformed record is kDataLoss; a record of a newer format, or of a
+// schema above `max_schema` that does not declare itself readable by it (readable_by in
+// [1, max_schema]), is kFailedPrecondition (rule "newer_schema"). Either way the caller must
+// leave the record untouched. A readable newer record keeps its schema and readable_by, so
+// saves write it back at its own version, never lower.
 Result<ProfileRecord> DecodeProfileRecord(const boost::json::value& stored, int max_schema);
 // The same, moving the data out of `stored` instead of copying it (left unspecified on return).
 Result<ProfileRecord> DecodeProfileRecord(boost::json::value&& stored, int max_schema);

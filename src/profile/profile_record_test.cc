@@ -46,14 +46,44 @@ TEST(ProfileRecordTest, MalformedRecordsAreDataLoss) {
 }
 
 TEST(ProfileRecordTest, NewerFormatOrSchemaIsRefusedAsNewer) {
-  for (const char* text : {
-           R"({"data":{},"meta":{"format":2,"schema":1,"created":0,"load_count":0}})",
-           R"({"data":{},"meta":{"format":1,"schema":7,"created":0,"load_count":0}})",
-       }) {
+  for (
+      const char* text : {
+          R"({"data":{},"meta":{"format":2,"schema":1,"created":0,"load_count":0}})",
+          R"({"data":{},"meta":{"format":1,"schema":7,"created":0,"load_count":0}})",
+          // Declared readable only by schema 7 and later code: not by 6.
+          R"({"data":{},"meta":{"format":1,"schema":8,"readable_by":7,"created":0,"load_count":0}})",
+      }) {
     auto decoded = DecodeProfileRecord(*ParseJson(text), 6);
     ASSERT_FALSE(decoded.has_value());
     EXPECT_EQ(decoded.error().code(), StatusCode::kFailedPrecondition);
     EXPECT_EQ(decoded.error().detail()->rule, "newer_schema");
+  }
+}
+
+TEST(ProfileRecordTest, NewerSchemaDeclaredReadableLoadsAndKeepsItsVersion) {
+  auto decoded = DecodeProfileRecord(
+      *ParseJson(
+          R"({"data":{"a":1},"meta":{"format":1,"schema":8,"readable_by":5,"created":0,"load_count":0}})"),
+      6);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error();
+  EXPECT_EQ(decoded->schema, 8);
+  EXPECT_EQ(decoded->readable_by, 5);
+  // Written back at its own version, with its declaration.
+  const auto encoded = EncodeProfileRecord(*decoded);
+  EXPECT_EQ(encoded.at("meta").at("schema"), boost::json::value(8));
+  EXPECT_EQ(encoded.at("meta").at("readable_by"), boost::json::value(5));
+}
+
+TEST(ProfileRecordTest, ReadableByNotBelowTheSchemaIsMalformed) {
+  for (
+      const char* text : {
+          R"({"data":{},"meta":{"format":1,"schema":3,"readable_by":3,"created":0,"load_count":0}})",
+          R"({"data":{},"meta":{"format":1,"schema":3,"readable_by":-1,"created":0,"load_count":0}})",
+          R"({"data":{},"meta":{"format":1,"schema":3,"readable_by":"2","created":0,"load_count":0}})",
+      }) {
+    auto decoded = DecodeProfileRecord(*ParseJson(text), 6);
+    ASSERT_FALSE(decoded.has_value()) << text;
+    EXPECT_EQ(decoded.error().code(), StatusCode::kDataLoss) << text;
   }
 }
 

@@ -29,7 +29,8 @@
 //
 // Locking: each step declares sample documents (fixtures at its source version). A step's
 // fingerprint is an FNV-1a 64 hash of its versions, its name and, for each sample, the canonical
-// serialization of the input and of the step's output (or its error). This fingerprints
+// serialization (strict JSON, object keys sorted) of the input and of the step's output (or its
+// error). This fingerprints
 // behaviour, since C++ code cannot be hashed at run time; FNV-1a is enough to catch accidental
 // edits, it is not meant to resist a deliberate collision. A game keeps the output of LockFile()
 // in its repository as migrations.lock, and a unit test does

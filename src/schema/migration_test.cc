@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "holdfast/json.h"
@@ -397,6 +398,27 @@ TEST(MigrationLock, LockFileRoundTrips) {
   // A copy of the plan fingerprints the same.
   MigrationPlan copy = plan;
   EXPECT_EQ(copy.LockFile().value_or(""), *lock);
+}
+
+TEST(MigrationLock, MemberOrderDoesNotChangeTheFingerprint) {
+  // The same behaviour, building the output members in another order.
+  MigrationPlan plan;
+  plan.Add(1, "split_name",
+           [](bj::value& data) {
+             bj::value built = bj::object{};
+             Status status = SplitName(data);
+             if (!status.ok()) return status;
+             for (const char* key : {"last", "first"})
+               built.as_object()[key] = data.as_object()[key];
+             data = std::move(built);
+             return Status::Ok();
+           })
+      .Sample(R"({"name":"Ann Lee"})")
+      .Sample(R"({"name":"Bo"})");
+  plan.Add(2, "nest_coins", NestCoins).Sample(R"({"coins":5,"last":"Lee","first":"Ann"})");
+  plan.Add(3, "add_title", AddTitle).Sample(R"({"coins":{"soft":5}})").ReadableBy(3);
+  Status status = plan.CheckLocked(kThreeStepsLock);
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST(MigrationLock, EditedReleasedStepFailsTheLock) {

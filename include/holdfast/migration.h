@@ -134,7 +134,9 @@ class MigrationPlan {
   // - stored.version < current: every step from stored.version runs in order, each on the output
   //   of the previous. They run on a copy: on failure `data` is left untouched (strong
   //   guarantee), and the error names the step: "migrate v2->v3 'split_name': <cause>", keeping
-  //   the step's code and detail. A step that throws is kInternal rule "migration_threw".
+  //   the step's code and detail. A step that throws is kInternal rule "migration_threw"; one whose
+  //   output is not strict JSON (NaN, invalid UTF-8, too deep) is kInternal rule
+  //   "migration_output".
   // - stored.version > current: kFailedPrecondition rule "newer_schema" (limit: current, actual:
   //   the stored version), `data` untouched; unless stored.readable_by is in [1, current], in
   //   which case `data` is returned unchanged with newer_than_code set.

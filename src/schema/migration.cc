@@ -44,6 +44,17 @@ Status RunStep(const MigrationPlan::Function& function, boost::json::value& data
   }
 }
 
+// A step's output must be strict JSON (finite numbers, valid UTF-8, depth limit), as a save
+// would require anyway; a step that makes anything else is a bug, caught at the step.
+Status CheckOutput(const boost::json::value& output) {
+  Status status = ValidateJson(output);
+  if (status.ok()) return status;
+  ErrorDetail detail = status.detail() != nullptr ? *status.detail() : ErrorDetail{};
+  detail.rule = "migration_output";
+  return Status(StatusCode::kInternal, "output is not strict JSON: " + status.message(),
+                std::move(detail));
+}
+
 // A copy with every object's members sorted by key: JSON objects are unordered, and the member
 // order Boost.JSON leaves after an erase is an implementation detail a Boost upgrade may change.
 boost::json::value Sorted(const boost::json::value& value) {
@@ -266,6 +277,7 @@ Result<MigrationResult> MigrationPlan::Migrate(boost::json::value& data,
   for (int from = stored.version; from < current; ++from) {
     const Step& step = steps_[static_cast<std::size_t>(from - 1)];
     Status status = RunStep(step.function_, work);
+    if (status.ok()) status = CheckOutput(work);
     if (!status.ok()) return Err(status.WithContext("migrate " + StepLabel(from, step.name_)));
     ++result.steps_applied;
   }

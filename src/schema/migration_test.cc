@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -184,6 +185,23 @@ TEST(MigrationPlan, StepErrorKeepsItsCodeAndDetail) {
   EXPECT_EQ(result.error().message(),
             "migrate v1->v2 'split_name': /name: missing or not a string");
   EXPECT_EQ(SerializeJson(data), R"({"nickname":"x"})");
+}
+
+TEST(MigrationPlan, StepWritingNonStrictJsonIsCaughtAtTheStep) {
+  MigrationPlan plan;
+  plan.Add(1, "ratio", [](bj::value& data) {
+    data.as_object()["ratio"] = std::numeric_limits<double>::quiet_NaN();
+    return Status::Ok();
+  });
+  bj::value data = Json("{}");
+  Result<MigrationResult> result = plan.Migrate(data, {.version = 1});
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), StatusCode::kInternal);
+  EXPECT_EQ(Rule(result.error()), "migration_output");
+  EXPECT_EQ(
+      result.error().message().rfind("migrate v1->v2 'ratio': output is not strict JSON: ", 0), 0u)
+      << result.error();
+  EXPECT_EQ(SerializeJson(data), "{}");
 }
 
 TEST(MigrationPlan, NonObjectDataIsAClearErrorNotACrash) {

@@ -32,8 +32,8 @@
 // serialization (strict JSON, object keys sorted) of the input and of the step's output (or its
 // error: prefer samples the step accepts, since an exception's text may vary across libraries).
 // This fingerprints behaviour, since C++ code cannot be hashed at run time; FNV-1a is enough to
-// catch accidental edits, it is not meant to resist a deliberate collision. A game keeps the output of LockFile()
-// in its repository as migrations.lock, and a unit test does
+// catch accidental edits, it is not meant to resist a deliberate collision. A game keeps the output
+// of LockFile() in its repository as migrations.lock, and a unit test does
 //   EXPECT_TRUE(plan.CheckLocked(ReadFile("migrations.lock")).ok());
 // Released steps must never change; new steps appended after the locked ones are accepted.
 //

@@ -23,6 +23,7 @@
 #include "holdfast/clock.h"
 #include "holdfast/data_store_service.h"
 #include "holdfast/key_info.h"
+#include "holdfast/migration.h"
 #include "holdfast/profile.h"
 #include "holdfast/profile_options.h"
 #include "holdfast/schema.h"
@@ -59,6 +60,13 @@ struct ProfileStoreOptions {
   // invalid document is not written (kInvalidArgument; the stored record keeps the last valid
   // data, and messages handled since then stay in the inbox). The template must pass it (Open).
   std::optional<Schema> schema;
+  // The chain of data migrations V1 -> V2 -> ... (docs/schemas.md "Versioned migrations").
+  // Default: none. With a plan, the store's schema_version is the plan's current_version() (Open
+  // refuses another explicit value) and a start first brings an older record's data up to it,
+  // inside the acquire, before reconcile and validation: a failing step refuses the start with
+  // nothing written. A newer record loads only when it declared itself readable by this version,
+  // and is saved back at its own version.
+  std::optional<MigrationPlan> migrations;
   std::size_t io_threads = 2;
   // The clock that measures a start's bounded wait (SessionOptions::wait). The pauses between
   // polls are Asio timers on the I/O executor. Default: the system clock.

@@ -20,6 +20,11 @@ std::shared_ptr<const Schema> DataSchema(const ProfileStoreOptions& options) {
   return std::make_shared<const Schema>(*options.schema);
 }
 
+std::shared_ptr<const MigrationPlan> Migrations(const ProfileStoreOptions& options) {
+  if (!options.migrations) return nullptr;
+  return std::make_shared<const MigrationPlan>(*options.migrations);
+}
+
 }  // namespace
 
 ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, DataStore store,
@@ -32,6 +37,7 @@ ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, Da
                                                   .template_data = options_.template_data,
                                                   .schema = options_.schema_version,
                                                   .data_schema = DataSchema(options_),
+                                                  .migrations = Migrations(options_),
                                                   .lease = options_.lease,
                                                   .inbox_limit = options_.inbox_limit},
                 options_.clock),
@@ -247,6 +253,20 @@ Result<std::shared_ptr<ProfileStore>> ProfileStore::Open(std::shared_ptr<DataSto
   }
   if (auto status = ValidateJson(options.template_data); !status.ok()) {
     return Err(status.WithContext("profile store template"));
+  }
+  if (options.migrations) {
+    if (auto status = options.migrations->CheckDefinition(); !status.ok()) {
+      return Err(status.WithContext("profile store migrations"));
+    }
+    const int current = options.migrations->current_version();
+    if (options.schema_version != 1 && options.schema_version != current) {
+      return Err(InvalidArgumentError(
+          "profile store options: schema_version " + std::to_string(options.schema_version) +
+              " differs from the migration plan's current version " + std::to_string(current),
+          ErrorDetail{0, "schema_version", "", std::to_string(current),
+                      std::to_string(options.schema_version)}));
+    }
+    options.schema_version = current;
   }
   if (options.schema) {
     if (auto status = options.schema->CheckDefinition(); !status.ok()) {

@@ -52,11 +52,18 @@ Result<ProfileRecord> SessionProtocol::RecordOrNew(const UpdateContext& context)
   ProfileRecord record;
   record.data = options_.template_data;
   record.schema = options_.schema;
+  if (options_.migrations) record.readable_by = options_.migrations->readable_by();
   record.created = context.now;
   return record;
 }
 
-Status SessionProtocol::CheckLoadedData(ProfileRecord& record) const {
+Status SessionProtocol::PrepareLoadedData(ProfileRecord& record) const {
+  if (options_.migrations && record.schema != options_.schema) {
+    auto migrated = options_.migrations->Migrate(record.data, {record.schema, record.readable_by});
+    if (!migrated) return migrated.error();  // the data is as it was stored
+    record.schema = migrated->version_to_store;
+    record.readable_by = migrated->readable_by_to_store;
+  }
   if (!options_.data_schema) return Status::Ok();
   ReconcileWithTemplate(record.data, options_.template_data);
   Status invalid = options_.data_schema->Validate(record.data);
@@ -90,7 +97,7 @@ Result<SessionProtocol::Outcome> SessionProtocol::TryAcquire(std::string_view ke
       return CancelUpdate{};
     }
     ProfileRecord record = std::move(*decoded);
-    if (auto invalid = CheckLoadedData(record); !invalid.ok()) {
+    if (auto invalid = PrepareLoadedData(record); !invalid.ok()) {
       refused = invalid;  // never replaced with defaults, never locked
       return CancelUpdate{};
     }

@@ -20,6 +20,7 @@
 #include "holdfast/clock.h"
 #include "holdfast/data_store.h"
 #include "holdfast/data_store_service.h"
+#include "holdfast/migration.h"
 #include "holdfast/profile_options.h"
 #include "holdfast/schema.h"
 #include "holdfast/status.h"
@@ -41,6 +42,8 @@ struct ProtocolOptions {
   // When set, a start reconciles the stored data onto the template and validates it before
   // taking the lock; invalid data refuses the start with nothing written.
   std::shared_ptr<const Schema> data_schema;
+  // When set, a start migrates older records' data to `schema` (its current_version()) first.
+  std::shared_ptr<const MigrationPlan> migrations;
   std::chrono::milliseconds lease{std::chrono::minutes(3)};
   std::size_t inbox_limit = 100;
   std::size_t processed_memory = 200;
@@ -167,9 +170,11 @@ class SessionProtocol {
   Result<Outcome> TryAcquire(std::string_view key, bool steal, bool fail_if_held,
                              Acquired& acquired);
   void WithdrawRequest(std::string_view key);
-  // With a data schema: reconciles the loaded data onto the template and validates it; an
-  // invalid document is kFailedPrecondition carrying the schema's ErrorDetail.
-  Status CheckLoadedData(ProfileRecord& record) const;
+  // What a start does to the stored data before taking the lock: migrates it to the current
+  // schema version (with a migration plan), then, with a data schema, reconciles it onto the
+  // template and validates it. An invalid document is kFailedPrecondition carrying the schema's
+  // ErrorDetail; a failed migration step keeps its error, prefixed with the step.
+  Status PrepareLoadedData(ProfileRecord& record) const;
   Result<Saved> SaveOnce(std::string_view key, const SessionId& id, const SaveRequest& request);
   // The stored record, or a new one from the template when the key is absent.
   Result<ProfileRecord> RecordOrNew(const UpdateContext& context) const;

@@ -18,3 +18,10 @@ echo "$profiles"
 grep -q 'coins=10 epoch=1' <<<"$profiles"
 profiles=$("$work/build/profiles" "sqlite:$work/profiles.db")
 grep -q 'coins=20 epoch=2' <<<"$profiles"
+evolving=$("$work/build/evolving_data" "sqlite:$work/evolving.db")
+echo "$evolving"
+grep -q 'v1 stored: {"name":"Ann Lee","gold":5} schema=1' <<<"$evolving"
+grep -q 'v3 loaded: first=Ann last=Lee coins=5' <<<"$evolving"
+grep -q 'invalid save refused: INVALID_ARGUMENT: save profiles/user_42: /coins: -1 is below the minimum 0' <<<"$evolving"
+grep -q 'still stored: .*"coins":5.* schema=3' <<<"$evolving"
+grep -q 'v3 stored: .*"coins":10.*"title":"Sir".* schema=3' <<<"$evolving"

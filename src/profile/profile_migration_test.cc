@@ -1,6 +1,7 @@
 // A ProfileStore with a migration plan, on every backend: V1 and V2 records load as V3 and are
 // stored at V3; a failing step, a newer record and a corrupt record refuse the start and leave the
-// record untouched; a newer record declared readable loads and keeps its own version.
+// record untouched; a newer record declared readable loads and keeps its own version; a rollback
+// to a V1 version is migrated before it is written.
 #include <gtest/gtest.h>
 
 #include <boost/asio/use_future.hpp>
@@ -179,6 +180,25 @@ TEST_P(ProfileMigrationTest, ExplicitSchemaVersionOtherThanThePlansFailsOpen) {
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store.error().detail()->rule, "schema_version");
+}
+
+TEST_P(ProfileMigrationTest, RollbackToAVersionWrittenBeforeTheMigrationsMigratesItFirst) {
+  PutRecord(R"({"name":"Ann Lee","gold":5})", R"("schema":1)");
+  const std::int64_t v1_version = StoredVersion();
+  auto store = *ProfileStore::Open(service_, Options(PlayerPlan()));
+  auto profile = *store->StartSession(key_, {}, loop_.executor());
+  ASSERT_TRUE(
+      loop_
+          .Run([&] { return profile->Mutate([](json::value& d) { d.as_object()["coins"] = 99; }); })
+          .ok());
+  ASSERT_TRUE(End(profile).ok());
+
+  auto rolled = store->Rollback(key_, v1_version);
+  ASSERT_TRUE(rolled.has_value()) << rolled.error();
+  EXPECT_TRUE(*rolled);  // no live session: written directly
+  const json::value stored = Stored();
+  EXPECT_EQ(stored.at("data"), (json::value{{"first", "Ann"}, {"last", "Lee"}, {"coins", 5}}));
+  EXPECT_EQ(stored.at("meta").at("schema"), json::value(3));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, ProfileMigrationTest,

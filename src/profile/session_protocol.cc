@@ -476,7 +476,14 @@ Result<bool> SessionProtocol::Rollback(std::string_view key, std::int64_t versio
     return Err(NotFoundError("rollback " + std::string(key) + ": version " +
                              std::to_string(version) + " is not kept"));
   }
-  const json::value data = (*past)->first.data;
+  // The past version may predate migrations: bring it to the current version (and through the
+  // schema) first, or the record would carry old-shaped data under the current version stamp.
+  ProfileRecord past_record = std::move((*past)->first);
+  if (auto status = PrepareLoadedData(past_record); !status.ok()) {
+    return Err(status.WithContext("rollback " + std::string(key) + " to version " +
+                                  std::to_string(version)));
+  }
+  const json::value data = std::move(past_record.data);
   bool direct = false;
   Status refused;
   const std::string message_id = "holdfast-rollback-" + std::to_string(version) + "-" +

@@ -115,6 +115,7 @@ Result<UpdateResult> RunUpdate(internal::ServiceCore& core, const EntryKey& entr
       return Err(AbortedError("gave up after " + std::to_string(attempt) +
                               " conflicting concurrent writes"));
     }
+    core.ConflictBackoff(attempt);
   }
 }
 

@@ -67,7 +67,10 @@ TEST_P(DataStoreConcurrencyTest, ConcurrentOrderedIncrementsLoseNoUpdate) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 100; ++i) ASSERT_TRUE(board.Increment("ann", 1).has_value());
+      for (int i = 0; i < 100; ++i) {
+        auto incremented = board.Increment("ann", 1);
+        ASSERT_TRUE(incremented.has_value()) << incremented.error();
+      }
     });
   }
   for (auto& t : threads) t.join();

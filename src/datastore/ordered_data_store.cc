@@ -90,6 +90,7 @@ Result<std::optional<std::int64_t>> UpdateOrdered(internal::ServiceCore& core,
       return Err(AbortedError("gave up after " + std::to_string(attempt) +
                               " conflicting concurrent writes"));
     }
+    core.ConflictBackoff(attempt);
   }
 }
 

@@ -111,6 +111,16 @@ std::string ServiceCore::NewOperationId() {
   return std::string(buf, 32);
 }
 
+void ServiceCore::ConflictBackoff(int conflicts) {
+  const double cap = std::min(64.0, std::pow(2.0, std::min(conflicts, 8) - 1));
+  double fraction;
+  {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  }
+  options_.clock->SleepFor(std::chrono::milliseconds(std::llround(cap * fraction)));
+}
+
 void ServiceCore::Backoff(int attempt) {
   const auto& retry = options_.retry;
   const double cap = std::min(

@@ -55,6 +55,11 @@ class ServiceCore {
   Result<std::vector<CommitResult>> CommitResolved(std::span<const Mutation> mutations);
 
   void Backoff(int attempt);
+  // Sleeps a full-jitter pause before re-running a transform that lost a write conflict: uniform
+  // in [0, min(1 ms * 2^(conflicts - 1), 64 ms)], in whole milliseconds. Without it, writers of one
+  // hot key on a client-server backend can starve each other (each reads while another is
+  // committing).
+  void ConflictBackoff(int conflicts);
 
  private:
   static bool IsOk(const Status& s) { return s.ok(); }

@@ -10,12 +10,18 @@
 namespace holdfast::cli {
 
 Result<DataStoreService*> Context::Service() {
+  auto service = SharedService();
+  if (!service) return Err(service.error());
+  return service->get();
+}
+
+Result<std::shared_ptr<DataStoreService>> Context::SharedService() {
   if (service_ == nullptr) {
     auto backend = OpenBackend(options_.store_uri);
     if (!backend) return Err(backend.error().WithContext("open " + options_.store_uri));
-    service_ = std::make_unique<DataStoreService>(std::move(*backend));
+    service_ = std::make_shared<DataStoreService>(std::move(*backend));
   }
-  return service_.get();
+  return service_;
 }
 
 Result<DataStore> Context::Store(std::string_view name, std::string_view scope) {

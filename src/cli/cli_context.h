@@ -41,6 +41,8 @@ class Context {
 
   // Opens the backend named by --store on first use.
   Result<DataStoreService*> Service();
+  // The same service, shared: ProfileStore::Open and the admin tools keep it alive.
+  Result<std::shared_ptr<DataStoreService>> SharedService();
   Result<DataStore> Store(std::string_view name, std::string_view scope);
   Result<OrderedDataStore> Ordered(std::string_view name, std::string_view scope);
 
@@ -55,7 +57,7 @@ class Context {
 
  private:
   const GlobalOptions& options_;
-  std::unique_ptr<DataStoreService> service_;
+  std::shared_ptr<DataStoreService> service_;
 };
 
 // A parsed command, run after the whole command line was accepted.

@@ -169,6 +169,15 @@ std::vector<std::shared_ptr<Profile>> ProfileStoreCore::ActiveProfiles() {
   return out;
 }
 
+void ProfileStoreCore::PickUpInboxNow(const std::string& key) {
+  for (auto& profile : ActiveProfiles()) {
+    if (profile->key() != key) continue;
+    boost::asio::post(profile->executor(), [profile] {
+      RequestSave(profile, SaveWaiter{false, EndReason::kManual, false, nullptr});
+    });
+  }
+}
+
 std::size_t ProfileStoreCore::ActiveCount() { return ActiveProfiles().size(); }
 
 void ProfileStoreCore::BeginShutdown() {
@@ -296,6 +305,7 @@ ProfileStore::ProfileStore(std::shared_ptr<internal::ProfileStoreCore> core)
 ProfileStore::~ProfileStore() { core_->Close(); }
 
 const std::string& ProfileStore::server_id() const { return core_->options().server_id; }
+const std::string& ProfileStore::name() const { return core_->options().name; }
 boost::asio::any_io_executor ProfileStore::io_executor() const { return core_->io_executor(); }
 std::size_t ProfileStore::active_sessions() const { return core_->ActiveCount(); }
 
@@ -351,16 +361,7 @@ void ProfileStore::RollbackImpl(std::string key, std::int64_t version,
       [core, key, version, done] {
         auto rolled = core->protocol().Rollback(key, version);
         core->ReportOutcome("rollback", key, rolled ? Status::Ok() : rolled.error());
-        if (rolled && !*rolled) {
-          // Held by a live session: if it is ours, have it pick the rollback up now.
-          for (auto& profile : core->ActiveProfiles()) {
-            if (profile->key() != key) continue;
-            boost::asio::post(profile->executor(), [profile] {
-              internal::RequestSave(
-                  profile, internal::SaveWaiter{false, EndReason::kManual, false, nullptr});
-            });
-          }
-        }
+        if (rolled && !*rolled) core->PickUpInboxNow(key);  // held by a live session
         done(std::move(rolled));
       },
       [key, done] {

@@ -95,6 +95,9 @@ class ProfileStoreCore {
   bool EndStart(const std::string& key, const std::shared_ptr<Profile>& started);
   void Forget(const std::string& key);
   std::vector<std::shared_ptr<Profile>> ActiveProfiles();
+  // A message was put in the inbox of `key` (a rollback, a restore): if this process holds the
+  // session, it saves now and so picks the message up, instead of at its next renewal.
+  void PickUpInboxNow(const std::string& key);
   std::size_t ActiveCount();
   void BeginShutdown();
   // Shutting down or closed: waiting starts give up.

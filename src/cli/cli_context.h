@@ -38,6 +38,7 @@ class Context {
   explicit Context(const GlobalOptions& options) : options_(options) {}
 
   bool json() const { return options_.json; }
+  const std::string& store_uri() const { return options_.store_uri; }
 
   // Opens the backend named by --store on first use.
   Result<DataStoreService*> Service();

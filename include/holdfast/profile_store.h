@@ -83,11 +83,15 @@ struct ProfileStoreOptions {
 
 // A read-only view of a stored profile (view mode); no lock is taken.
 struct ProfileView {
+  // The data at the store's current schema version: a record stored at an older version is
+  // shown migrated (by the store's migrations; not written back, not validated).
   boost::json::value data;
   KeyInfo info;
   Timestamp created{};
   std::int64_t load_count = 0;
   std::optional<SessionInfo> session;  // who holds it now, if anyone
+  int schema_version = 1;              // the version `data` is at
+  int stored_schema_version = 1;       // the version the record is stored at
 };
 
 enum class MessageState { kPending, kProcessed, kUnknown };

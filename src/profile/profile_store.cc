@@ -324,8 +324,13 @@ void ProfileStore::ViewImpl(std::string key, std::optional<std::int64_t> version
           return;
         }
         auto& [record, info] = **read;
+        const int stored_schema = record.schema;
+        if (auto migrated = core->protocol().Migrate(record); !migrated.ok()) {
+          done(Err(migrated.WithContext("view " + key)));
+          return;
+        }
         ProfileView view{std::move(record.data), std::move(info), record.created, record.load_count,
-                         std::nullopt};
+                         std::nullopt,           record.schema,   stored_schema};
         if (record.session) {
           view.session = SessionInfo{record.session->owner, record.session->epoch,
                                      record.session->lease_until};

@@ -57,13 +57,17 @@ Result<ProfileRecord> SessionProtocol::RecordOrNew(const UpdateContext& context)
   return record;
 }
 
+Status SessionProtocol::Migrate(ProfileRecord& record) const {
+  if (!options_.migrations || record.schema == options_.schema) return Status::Ok();
+  auto migrated = options_.migrations->Migrate(record.data, {record.schema, record.readable_by});
+  if (!migrated) return migrated.error();  // the data is as it was stored
+  record.schema = migrated->version_to_store;
+  record.readable_by = migrated->readable_by_to_store;
+  return Status::Ok();
+}
+
 Status SessionProtocol::PrepareLoadedData(ProfileRecord& record) const {
-  if (options_.migrations && record.schema != options_.schema) {
-    auto migrated = options_.migrations->Migrate(record.data, {record.schema, record.readable_by});
-    if (!migrated) return migrated.error();  // the data is as it was stored
-    record.schema = migrated->version_to_store;
-    record.readable_by = migrated->readable_by_to_store;
-  }
+  HOLDFAST_RETURN_IF_ERROR(Migrate(record));
   if (!options_.data_schema) return Status::Ok();
   ReconcileWithTemplate(record.data, options_.template_data);
   Status invalid = options_.data_schema->Validate(record.data);

@@ -167,6 +167,10 @@ class SessionProtocol {
   Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> Read(
       std::string_view key, std::optional<std::int64_t> version = std::nullopt);
 
+  // Brings a decoded record's data to the store's current schema version with its migration
+  // plan (no-op without one, or when already there). On failure the record is as it was.
+  Status Migrate(ProfileRecord& record) const;
+
   // Deletes a profile that no live session holds (kFailedPrecondition naming the holder
   // otherwise). Returns false when there was nothing to delete.
   Result<bool> Remove(std::string_view key);

@@ -284,7 +284,8 @@ class Backend {
   // Default: kUnimplemented.
   virtual Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) {
     (void)options;
-    return Err(UnimplementedError("scrub: the backend has no ScrubFreedSpace (interface version 3)"));
+    return Err(
+        UnimplementedError("scrub: the backend has no ScrubFreedSpace (interface version 3)"));
   }
 };
 

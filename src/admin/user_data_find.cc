@@ -1,6 +1,7 @@
 // FindUserKeys and ExportUserData: a walk over every store, scope and key (tombstoned keys
 // included), reading each key's version headers for the user id.
 #include <algorithm>
+#include <boost/json/value_from.hpp>
 #include <string>
 #include <utility>
 
@@ -54,8 +55,8 @@ Result<std::vector<UserKeyMatch>> FindUserKeys(const DataStoreService& service,
         if (!store) return Err(store.error());
         std::string key_cursor;
         do {
-          auto keys = store->ListKeys(
-              {.page_size = kPage, .cursor = key_cursor, .include_deleted = true});
+          auto keys =
+              store->ListKeys({.page_size = kPage, .cursor = key_cursor, .include_deleted = true});
           if (!keys) return Err(keys.error());
           key_cursor = keys->next_cursor;
           for (const KeyListing& listing : keys->keys) {

@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -66,8 +68,8 @@ class Scenario {
     // v5 are body-dropped (their op-id rows remain until the purge).
     for (int i = 1; i <= 6; ++i) {
       const std::string bag = kMarker + " bag " + std::to_string(i) + std::string(padding, 'p');
-      ASSERT_TRUE(inventory->Set("u42-bag", json::object{{"bag", bag}}, {.user_ids = {kUser}})
-                      .has_value());
+      ASSERT_TRUE(
+          inventory->Set("u42-bag", json::object{{"bag", bag}}, {.user_ids = {kUser}}).has_value());
       ASSERT_TRUE(inventory->Set("u7-bag", json::object{{"bag", kKeep}}, {.user_ids = {kOther}})
                       .has_value());
       clock_->Advance(minutes(25));
@@ -85,13 +87,15 @@ class Scenario {
     // standing backend clock) stays live: the erase must ask the holder.
     for (int i = 1; i <= 4; ++i) {
       if (i > 1) clock_->Advance(minutes(25));
-      ASSERT_TRUE(game_.Run([&] {
-        (void)profile_->AddUserId(kUser);
-        (void)profile_->Mutate([&](json::value& d) {
-          d = json::object{{"diary", kMarker + " day " + std::to_string(i)}};
-        });
-        return profile_->Save();
-      }).ok());
+      ASSERT_TRUE(game_
+                      .Run([&] {
+                        (void)profile_->AddUserId(kUser);
+                        (void)profile_->Mutate([&](json::value& d) {
+                          d = json::object{{"diary", kMarker + " day " + std::to_string(i)}};
+                        });
+                        return profile_->Save();
+                      })
+                      .ok());
     }
   }
 
@@ -104,8 +108,8 @@ class Scenario {
     auto found = FindUserKeys(*service_, kUser);
     ASSERT_TRUE(found.has_value()) << found.error();
     EXPECT_TRUE(found->empty());
-    for (const auto& [store, key] : {std::pair{"inventory", "u42-bag"},
-                                     std::pair{"profiles", "player42"}}) {
+    for (const auto& [store, key] :
+         {std::pair{"inventory", "u42-bag"}, std::pair{"profiles", "player42"}}) {
       auto versions = service_->GetDataStore(store)->ListVersions(key);
       ASSERT_TRUE(versions.has_value());
       EXPECT_TRUE(versions->versions.empty()) << key;
@@ -202,8 +206,10 @@ class PgInspector {
     while (start < tables.size()) {
       const std::size_t end = std::min(tables.find(',', start), tables.size());
       const std::string table = tables.substr(start, end - start);
-      rows += std::stoll(One("SELECT count(*) FROM " + schema + "." + table + " r WHERE r::text "
-                             "LIKE '%" + needle + "%' OR r::text LIKE '%" + hex + "%'"));
+      rows += std::stoll(One("SELECT count(*) FROM " + schema + "." + table +
+                             " r WHERE r::text "
+                             "LIKE '%" +
+                             needle + "%' OR r::text LIKE '%" + hex + "%'"));
       start = end + 1;
     }
     return rows;
@@ -215,8 +221,8 @@ class PgInspector {
     const std::filesystem::path data = One("SHOW data_directory");
     const std::string rel = schema + "." + table;
     std::string bytes = ReadFile(data / One("SELECT pg_relation_filepath('" + rel + "')"));
-    const std::string toast = One("SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = '" +
-                                  rel + "'::regclass");
+    const std::string toast = One(
+        "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = '" + rel + "'::regclass");
     if (!toast.empty() && toast != "-") {
       bytes += ReadFile(data / One("SELECT pg_relation_filepath('" + toast + "')"));
     }

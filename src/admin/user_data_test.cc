@@ -1,6 +1,8 @@
 // FindUserKeys / ExportUserData / EraseUserData over the memory backend: which keys and versions
 // are found, what the export holds, what an erase leaves (nothing of the user, everyone else's
 // data), and that a partial erasure is reported per key and finished by a rerun.
+#include "holdfast/user_data.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -12,7 +14,6 @@
 #include "holdfast/json.h"
 #include "holdfast/memory_backend.h"
 #include "holdfast/profile_store.h"
-#include "holdfast/user_data.h"
 
 namespace holdfast {
 namespace {
@@ -31,13 +32,15 @@ class UserDataTest : public ::testing::Test {
     auto profile = (*profiles)->StartSession("player42", {}, game_.executor());
     ASSERT_TRUE(profile.has_value()) << profile.error();
     for (int i = 1; i <= 3; ++i) {
-      ASSERT_TRUE(game_.Run([&] {
-        (void)(*profile)->AddUserId(kUser);
-        (void)(*profile)->Mutate([&](json::value& d) {
-          d = json::object{{"note", "marker-42"}, {"level", i}};
-        });
-        return (*profile)->Save();
-      }).ok());
+      ASSERT_TRUE(game_
+                      .Run([&] {
+                        (void)(*profile)->AddUserId(kUser);
+                        (void)(*profile)->Mutate([&](json::value& d) {
+                          d = json::object{{"note", "marker-42"}, {"level", i}};
+                        });
+                        return (*profile)->Save();
+                      })
+                      .ok());
     }
     ASSERT_TRUE(game_.Run([&] { return (*profile)->EndSession(); }).ok());
 
@@ -68,8 +71,8 @@ std::vector<std::string> Paths(const std::vector<UserKeyMatch>& matches) {
 TEST_F(UserDataTest, FindListsEveryKeyWhoseVersionsListTheUserInTheGivenScopes) {
   auto found = FindUserKeys(*service_, kUser);
   ASSERT_TRUE(found.has_value()) << found.error();
-  EXPECT_EQ(Paths(*found), (std::vector<std::string>{"inventory/global/u42",
-                                                     "profiles/global/player42"}));
+  EXPECT_EQ(Paths(*found),
+            (std::vector<std::string>{"inventory/global/u42", "profiles/global/player42"}));
   EXPECT_TRUE((*found)[0].latest_matches);
   EXPECT_EQ((*found)[0].matched_versions, (std::vector<std::int64_t>{1, 2}));
 
@@ -111,11 +114,10 @@ TEST_F(UserDataTest, ExportHoldsEveryMatchingVersionWithProfilesSplitIntoDataAnd
 
 TEST_F(UserDataTest, EraseLeavesNothingOfTheUserAndEveryoneElsesDataIntact) {
   std::vector<std::string> phases;
-  auto erased = EraseUserData(service_, kUser,
-                              {.find = {.scopes = {"global", "eu"},
-                                        .on_progress = [&](const UserDataProgress& p) {
-                                          phases.push_back(p.phase);
-                                        }}});
+  auto erased = EraseUserData(
+      service_, kUser,
+      {.find = {.scopes = {"global", "eu"},
+                .on_progress = [&](const UserDataProgress& p) { phases.push_back(p.phase); }}});
   ASSERT_TRUE(erased.has_value()) << erased.error();
   EXPECT_TRUE(erased->complete());
   ASSERT_EQ(erased->keys.size(), 3u);

@@ -3,6 +3,8 @@
 // as often as typed, and a prompt on a terminal would make the two behave differently).
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value_from.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -119,12 +121,10 @@ int RunExport(Context& ctx, const GdprArgs& args) {
   if (Status s = WriteWhole(args.output, PrettyJson(*exported)); !s.ok()) return ctx.Fail(s);
   const std::size_t keys = exported->at("keys").as_array().size();
   if (ctx.json()) {
-    ctx.PrintJson(json::object{{"user_id", args.user_id},
-                               {"keys", keys},
-                               {"output", args.output}});
+    ctx.PrintJson(json::object{{"user_id", args.user_id}, {"keys", keys}, {"output", args.output}});
   } else {
-    ctx.Print("exported " + std::to_string(keys) + " keys of user " +
-              std::to_string(args.user_id) + " to " + args.output + "\n");
+    ctx.Print("exported " + std::to_string(keys) + " keys of user " + std::to_string(args.user_id) +
+              " to " + args.output + "\n");
   }
   return kExitOk;
 }
@@ -132,15 +132,15 @@ int RunExport(Context& ctx, const GdprArgs& args) {
 json::object ErasureToJson(const UserDataErasure& report) {
   json::array keys;
   for (const KeyErasure& k : report.keys) {
-    json::object key{{"store", k.key.store},
-                     {"scope", k.key.scope},
-                     {"key", k.key.key},
-                     {"profile", k.profile},
-                     {"waited_for_session", k.waited_for_session},
-                     {"versions_erased", k.versions_erased ? json::value(*k.versions_erased)
-                                                           : json::value(nullptr)},
-                     {"error", k.error.ok() ? json::value(nullptr)
-                                            : json::value(FormatError(k.error))}};
+    json::object key{
+        {"store", k.key.store},
+        {"scope", k.key.scope},
+        {"key", k.key.key},
+        {"profile", k.profile},
+        {"waited_for_session", k.waited_for_session},
+        {"versions_erased",
+         k.versions_erased ? json::value(*k.versions_erased) : json::value(nullptr)},
+        {"error", k.error.ok() ? json::value(nullptr) : json::value(FormatError(k.error))}};
     keys.push_back(std::move(key));
   }
   json::object scrub;
@@ -219,7 +219,8 @@ void AddGdprCommands(CLI::App& app, CommandRunner& chosen) {
     CLI::App* cmd =
         gdpr->add_subcommand("find", "List the keys whose latest or kept versions list USER_ID");
     AddCommonOptions(cmd, *args);
-    cmd->callback([args, &chosen] { chosen = [args](Context& ctx) { return RunFind(ctx, *args); }; });
+    cmd->callback(
+        [args, &chosen] { chosen = [args](Context& ctx) { return RunFind(ctx, *args); }; });
   }
   {
     auto args = std::make_shared<GdprArgs>();
@@ -238,8 +239,8 @@ void AddGdprCommands(CLI::App& app, CommandRunner& chosen) {
     AddCommonOptions(cmd, *args);
     cmd->add_option("--wait", args->wait_ms,
                     "How long to wait for a live session to release a profile (e.g. 30s, 500ms)")
-        ->transform(CLI::AsNumberWithUnit(std::map<std::string, std::int64_t>{
-            {"ms", 1}, {"s", 1000}, {"m", 60'000}}))
+        ->transform(CLI::AsNumberWithUnit(
+            std::map<std::string, std::int64_t>{{"ms", 1}, {"s", 1000}, {"m", 60'000}}))
         ->capture_default_str();
     cmd->add_flag("--yes", args->yes, "Confirm the erasure (required)");
     cmd->add_flag("--rewrite-tables", args->rewrite_tables,

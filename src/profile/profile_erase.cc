@@ -3,6 +3,7 @@
 // I/O thread. A profile is never erased under a live session's lock: the holder is asked to
 // release (the release request a waiting start writes), and the purge is conditioned on the
 // version judged free, so a session started in between makes the step look again.
+#include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/use_future.hpp>
 #include <limits>
 
+#include "holdfast/limits.h"
 #include "holdfast/profile_store.h"
 #include "profile_store_core.h"
 #include "session_protocol.h"
@@ -69,10 +71,10 @@ Result<SessionProtocol::EraseStep> SessionProtocol::StepErase(EraseWait& wait) {
     }
     if (clock_->Now() >= wait.deadline) {
       AbandonErase(wait);
-      return Err(DeadlineExceededError(
-          what + ": still held by server " + session->owner + " (lease until " +
-          Millis(session->lease_until) + ") after waiting " + std::to_string(wait.wait.count()) +
-          " ms; nothing was erased"));
+      return Err(DeadlineExceededError(what + ": still held by server " + session->owner +
+                                       " (lease until " + Millis(session->lease_until) +
+                                       ") after waiting " + std::to_string(wait.wait.count()) +
+                                       " ms; nothing was erased"));
     }
     // Held: make sure a live release request stands (anyone's will do), announced.
     Status refused;

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "game_loop_for_tests.h"
 #include "holdfast/data_store_service.h"
@@ -39,13 +40,19 @@ class ProfileEraseTest : public ::testing::Test {
   }
   // A record locked by `owner` until `lease_until`, which nobody renews: a paused holder.
   void WritePausedHolder(const std::string& key, const std::string& owner, Timestamp lease_until) {
-    json::object session{{"owner", owner}, {"epoch", 1}, {"lease_until", ToUnixMillis(lease_until)}};
-    json::object meta{{"format", 1},          {"schema", 1},     {"created", 0},
-                      {"load_count", 1},      {"session", session}, {"request", nullptr},
-                      {"inbox", json::array{}}, {"processed", json::array{}}};
-    ASSERT_TRUE(
-        Records().Set(key, json::object{{"data", json::object{{"coins", 7}}}, {"meta", meta}})
-            .has_value());
+    json::object session{
+        {"owner", owner}, {"epoch", 1}, {"lease_until", ToUnixMillis(lease_until)}};
+    json::object meta{{"format", 1},
+                      {"schema", 1},
+                      {"created", 0},
+                      {"load_count", 1},
+                      {"session", session},
+                      {"request", nullptr},
+                      {"inbox", json::array{}},
+                      {"processed", json::array{}}};
+    ASSERT_TRUE(Records()
+                    .Set(key, json::object{{"data", json::object{{"coins", 7}}}, {"meta", meta}})
+                    .has_value());
   }
 
   std::shared_ptr<DataStoreService> service_ =
@@ -58,10 +65,12 @@ TEST_F(ProfileEraseTest, EraseOfAReleasedProfileErasesEveryVersion) {
   auto profile = store->StartSession("p1", {}, game_.executor());
   ASSERT_TRUE(profile.has_value()) << profile.error();
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_TRUE(game_.Run([&] {
-      (void)(*profile)->Mutate([&](json::value& d) { d.as_object()["coins"] = i; });
-      return (*profile)->Save();
-    }).ok());
+    ASSERT_TRUE(game_
+                    .Run([&] {
+                      (void)(*profile)->Mutate([&](json::value& d) { d.as_object()["coins"] = i; });
+                      return (*profile)->Save();
+                    })
+                    .ok());
   }
   ASSERT_TRUE(game_.Run([&] { return (*profile)->EndSession(); }).ok());
   ASSERT_GT(Versions("p1"), 0);

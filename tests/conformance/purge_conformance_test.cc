@@ -19,8 +19,8 @@ std::string Op(int n) { return "op-" + std::to_string(n); }
 // Keys of `store` (tombstones included), in order.
 std::vector<std::string> Keys(Backend& backend, const std::string& store) {
   std::vector<std::string> keys;
-  auto listed = backend.ListKeys(
-      ListKeysQuery{.store = store, .scope = "global", .include_deleted = true});
+  auto listed =
+      backend.ListKeys(ListKeysQuery{.store = store, .scope = "global", .include_deleted = true});
   EXPECT_THAT(listed, IsOk());
   if (listed) {
     for (const KeyListing& k : *listed) keys.push_back(k.key);
@@ -38,7 +38,8 @@ std::vector<std::string> Stores(Backend& backend) {
 Status WriteHistory(Backend& backend, ManualClock& clock, const EntryKey& key) {
   for (int i = 1; i <= 5; ++i) {
     clock.Advance(kMinute);
-    const Mutation m = Write(key, "\"v" + std::to_string(i) + "\"", Unconditional{}, Op(i), kHourly);
+    const Mutation m =
+        Write(key, "\"v" + std::to_string(i) + "\"", Unconditional{}, Op(i), kHourly);
     auto committed = backend.Commit(std::span<const Mutation>(&m, 1));
     if (!committed) return committed.error();
   }

@@ -2,7 +2,8 @@
 // call outside it, so a slow target or an injected delay never blocks other callers' decisions.
 //
 // Rules (the header's FaultPlan fields, made exact):
-//  - Commit, OrderedCommit, Purge and ScrubFreedSpace are writes; every other method except Capabilities is a read.
+//  - Commit, OrderedCommit, Purge and ScrubFreedSpace are writes; every other method except
+//  Capabilities is a read.
 //  - Only calls matching `plan.calls` count towards `fail_nth`, draw from the random stream, or
 //    are hit by a tripped persistent fault; calls() counts every call.
 //  - Countdown and random mode may be combined: a call faults when either selects it.

@@ -138,9 +138,8 @@ TEST_F(FaultInjectingBackendTest, CountdownFailsExactlyTheNthMatchingWrite) {
 TEST_F(FaultInjectingBackendTest, AppliedButFailedPurgeErasesAndReportsUnknownOutcome) {
   ASSERT_THAT(Put("p1", "1"), IsOk());
   ASSERT_THAT(Put("p1", "2"), IsOk());
-  faulty_.SetPlan(FaultPlan{.kind = FaultKind::kAppliedButFailed,
-                            .calls = CallClass::kWrite,
-                            .fail_nth = 1});
+  faulty_.SetPlan(
+      FaultPlan{.kind = FaultKind::kAppliedButFailed, .calls = CallClass::kWrite, .fail_nth = 1});
   auto purged = faulty_.Purge(Key("p1"), IfVersion{2});
   ASSERT_THAT(purged, StatusIs(StatusCode::kOutcomeUnknown));
   EXPECT_EQ(purged.error().message(), "injected fault: Purge (after the call ran)");

@@ -285,7 +285,8 @@ Result<std::int64_t> MemoryBackend::Purge(const EntryKey& key, const WriteCondit
   const KeyHistory* history = FindHistory(key);
   const std::int64_t latest = history ? history->latest_version() : 0;
   const bool absent = history == nullptr || history->absent();
-  HOLDFAST_RETURN_IF_ERROR(CheckCondition(condition, latest, absent, "Purge", Path(key), "version"));
+  HOLDFAST_RETURN_IF_ERROR(
+      CheckCondition(condition, latest, absent, "Purge", Path(key), "version"));
   if (history == nullptr) return 0;
   const std::int64_t erased = history->stored_versions();
   if (!absent) {

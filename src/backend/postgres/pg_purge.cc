@@ -79,10 +79,9 @@ Result<std::int64_t> PostgresBackend::PurgeOnce(const EntryKey& key,
   if (const auto* if_version = std::get_if<IfVersion>(&condition);
       if_version != nullptr && if_version->version != current) {
     rollback();
-    return Err(FailedPreconditionError("purge " + where +
-                                       ": if-version condition failed: expected version " +
-                                       std::to_string(if_version->version) + ", actual " +
-                                       std::to_string(current)));
+    return Err(FailedPreconditionError(
+        "purge " + where + ": if-version condition failed: expected version " +
+        std::to_string(if_version->version) + ", actual " + std::to_string(current)));
   }
   if (current == 0) {  // nothing stored (the placeholder the lock made is rolled back)
     rollback();
@@ -91,14 +90,14 @@ Result<std::int64_t> PostgresBackend::PurgeOnce(const EntryKey& key,
 
   // Round trip 2: erase every version row and the key row, COMMIT.
   std::vector<PgQuery> erase;
-  PgQuery versions = Sql(
-      "DELETE FROM holdfast_entry_versions WHERE store = $1::bytea AND scope = $2::bytea AND "
-      "key = $3::bytea RETURNING version");
+  PgQuery versions =
+      Sql("DELETE FROM holdfast_entry_versions WHERE store = $1::bytea AND scope = $2::bytea AND "
+          "key = $3::bytea RETURNING version");
   versions.params.Bytes(key.store).Bytes(key.scope).Bytes(key.key);
   erase.push_back(std::move(versions));
-  PgQuery row = Sql(
-      "DELETE FROM holdfast_entry_keys WHERE store = $1::bytea AND scope = $2::bytea AND "
-      "key = $3::bytea");
+  PgQuery row =
+      Sql("DELETE FROM holdfast_entry_keys WHERE store = $1::bytea AND scope = $2::bytea AND "
+          "key = $3::bytea");
   row.params.Bytes(key.store).Bytes(key.scope).Bytes(key.key);
   erase.push_back(std::move(row));
   erase.push_back(Prepared(stmt::kCommit));
@@ -134,8 +133,8 @@ Result<ScrubReport> PostgresBackend::ScrubFreedSpace(const ScrubOptions& options
     return Status::Ok();
   };
   HOLDFAST_RETURN_IF_ERROR(run("SET statement_timeout = 0"));
-  HOLDFAST_RETURN_IF_ERROR(run("SET lock_timeout = " +
-                               std::to_string(options_.request_timeout.count())));
+  HOLDFAST_RETURN_IF_ERROR(
+      run("SET lock_timeout = " + std::to_string(options_.request_timeout.count())));
   const std::string vacuum =
       std::string(options.rewrite_tables ? "VACUUM FULL " : "VACUUM ") + kEntryTables;
   Status vacuumed = run(vacuum);
@@ -156,10 +155,9 @@ Result<ScrubReport> PostgresBackend::ScrubFreedSpace(const ScrubOptions& options
         ": dead row versions were removed and their space marked reusable; their bytes may "
         "stay in heap and TOAST pages until overwritten (rewrite_tables runs VACUUM FULL)");
   }
-  report.limits = {
-      "WAL segments in pg_wal until the server recycles them, and WAL archives",
-      "base backups and replicas (including delayed replicas)",
-      "blocks the filesystem or the drive keeps after an overwrite"};
+  report.limits = {"WAL segments in pg_wal until the server recycles them, and WAL archives",
+                   "base backups and replicas (including delayed replicas)",
+                   "blocks the filesystem or the drive keeps after an overwrite"};
   return report;
 }
 

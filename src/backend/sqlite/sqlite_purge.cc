@@ -42,18 +42,16 @@ Result<std::int64_t> SqliteBackend::Purge(const EntryKey& key, const WriteCondit
   }
   if (const auto* if_version = std::get_if<IfVersion>(&condition);
       if_version != nullptr && if_version->version != current) {
-    return Err(FailedPreconditionError("purge " + where +
-                                       ": if-version condition failed: expected version " +
-                                       std::to_string(if_version->version) + ", actual " +
-                                       std::to_string(current)));
+    return Err(FailedPreconditionError(
+        "purge " + where + ": if-version condition failed: expected version " +
+        std::to_string(if_version->version) + ", actual " + std::to_string(current)));
   }
   if (current == 0) return std::int64_t{0};  // nothing stored; `transaction` rolls back
   std::int64_t erased = 0;
   {
     HOLDFAST_SQLITE_ASSIGN_OR_RETURN(
         SqliteStatement erase,
-        writer_->Prepare(
-            "DELETE FROM entry_versions WHERE store = ?1 AND scope = ?2 AND key = ?3"),
+        writer_->Prepare("DELETE FROM entry_versions WHERE store = ?1 AND scope = ?2 AND key = ?3"),
         context());
     erase.BindBytes(1, key.store).BindBytes(2, key.scope).BindBytes(3, key.key);
     HOLDFAST_SQLITE_RETURN_IF_ERROR(erase.Run(), context());
@@ -84,7 +82,8 @@ Result<ScrubReport> SqliteBackend::ScrubFreedSpace(const ScrubOptions& options) 
   }
   report.actions.push_back("secure_delete=on: deleted content was overwritten with zeros");
   if (options.rewrite_tables) {
-    if (Status s = writer_->Exec("VACUUM"); !s.ok()) return Err(s.WithContext(context + ": VACUUM"));
+    if (Status s = writer_->Exec("VACUUM"); !s.ok())
+      return Err(s.WithContext(context + ": VACUUM"));
     report.actions.push_back("VACUUM: the database was rebuilt without free pages");
   }
   auto free_pages = writer_->QueryText("PRAGMA freelist_count");

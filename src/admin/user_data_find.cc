@@ -9,7 +9,6 @@
 #include "user_data_internal.h"
 
 namespace holdfast {
-namespace admin_internal {
 namespace {
 
 namespace json = boost::json;
@@ -21,6 +20,8 @@ bool Lists(const std::vector<std::int64_t>& user_ids, std::int64_t user_id) {
 }
 
 }  // namespace
+
+namespace admin_internal {
 
 void Report(const UserDataOptions& options, std::string phase, std::int64_t done,
             std::int64_t total) {
@@ -85,8 +86,6 @@ Result<std::vector<UserKeyMatch>> FindUserKeys(const DataStoreService& service,
 }
 
 namespace {
-
-namespace json = boost::json;
 
 // The exported form of one version's value: an entry's value, or a profile's data and the
 // parts of its meta that describe the player (not the session lock or release request).

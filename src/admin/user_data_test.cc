@@ -32,17 +32,15 @@ class UserDataTest : public ::testing::Test {
     auto profile = (*profiles)->StartSession("player42", {}, game_.executor());
     ASSERT_TRUE(profile.has_value()) << profile.error();
     for (int i = 1; i <= 3; ++i) {
-      ASSERT_TRUE(game_
-                      .Run([&] {
-                        (void)(*profile)->AddUserId(kUser);
-                        (void)(*profile)->Mutate([&](json::value& d) {
-                          d = json::object{{"note", "marker-42"}, {"level", i}};
-                        });
-                        return (*profile)->Save();
-                      })
-                      .ok());
+      game_.Run([&] {
+        (void)(*profile)->AddUserId(kUser);
+        (void)(*profile)->Mutate([&](json::value& d) {
+          d = json::object{{"note", "marker-42"}, {"level", i}};
+        });
+      });
+      ASSERT_TRUE((*profile)->Save().ok());
     }
-    ASSERT_TRUE(game_.Run([&] { return (*profile)->EndSession(); }).ok());
+    ASSERT_TRUE((*profile)->EndSession().ok());
 
     Set("inventory", "global", "u42", json::object{{"sword", 1}}, {kUser});
     Set("inventory", "global", "u42", json::object{{"sword", 2}}, {kUser});

@@ -65,14 +65,11 @@ TEST_F(ProfileEraseTest, EraseOfAReleasedProfileErasesEveryVersion) {
   auto profile = store->StartSession("p1", {}, game_.executor());
   ASSERT_TRUE(profile.has_value()) << profile.error();
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_TRUE(game_
-                    .Run([&] {
-                      (void)(*profile)->Mutate([&](json::value& d) { d.as_object()["coins"] = i; });
-                      return (*profile)->Save();
-                    })
-                    .ok());
+    game_.Run(
+        [&] { (void)(*profile)->Mutate([&](json::value& d) { d.as_object()["coins"] = i; }); });
+    ASSERT_TRUE((*profile)->Save().ok());
   }
-  ASSERT_TRUE(game_.Run([&] { return (*profile)->EndSession(); }).ok());
+  ASSERT_TRUE((*profile)->EndSession().ok());
   ASSERT_GT(Versions("p1"), 0);
 
   auto erased = Open("admin")->Erase("p1");
@@ -101,7 +98,7 @@ TEST_F(ProfileEraseTest, EraseOfAProfileActiveInThisStoreIsRefused) {
   EXPECT_NE(erased.error().message().find("active in this store"), std::string::npos);
   EXPECT_TRUE((*profile)->IsActive());
   EXPECT_GT(Versions("p1"), 0);
-  ASSERT_TRUE(game_.Run([&] { return (*profile)->EndSession(); }).ok());
+  ASSERT_TRUE((*profile)->EndSession().ok());
 }
 
 TEST_F(ProfileEraseTest, EraseOfAProfileHeldElsewhereAsksTheHolderToRelease) {

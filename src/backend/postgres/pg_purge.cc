@@ -155,9 +155,15 @@ Result<ScrubReport> PostgresBackend::ScrubFreedSpace(const ScrubOptions& options
         ": dead row versions were removed and their space marked reusable; their bytes may "
         "stay in heap and TOAST pages until overwritten (rewrite_tables runs VACUUM FULL)");
   }
-  report.limits = {"WAL segments in pg_wal until the server recycles them, and WAL archives",
-                   "base backups and replicas (including delayed replicas)",
-                   "blocks the filesystem or the drive keeps after an overwrite"};
+  if (!options.rewrite_tables) {
+    report.limits.push_back(
+        "bytes of the erased rows in the tables' free space until PostgreSQL overwrites them "
+        "(rewrite_tables runs VACUUM FULL)");
+  }
+  report.limits.push_back(
+      "WAL segments in pg_wal until the server recycles them, and WAL archives");
+  report.limits.push_back("base backups and replicas (including delayed replicas)");
+  report.limits.push_back("blocks the filesystem or the drive keeps after an overwrite");
   return report;
 }
 

@@ -31,7 +31,9 @@ namespace holdfast {
 
 // Bumped when a method is added or a contract changes. Appending methods with default
 // implementations keeps old backends compiling (the SQLite VFS rule).
-inline constexpr int kBackendInterfaceVersion = 2;  // 2: Subscribe, Mutation::notify
+// 2: Subscribe, Mutation::notify. 3: Purge and ScrubFreedSpace (erasure for data-protection
+// requests, docs/gdpr.md).
+inline constexpr int kBackendInterfaceVersion = 3;
 
 // Addresses one entry of a (non-ordered) data store.
 struct EntryKey {
@@ -173,6 +175,23 @@ class ChangeSubscription {
   virtual ~ChangeSubscription() = default;
 };
 
+// How thoroughly ScrubFreedSpace works.
+struct ScrubOptions {
+  // Also rewrite the entry tables completely (SQLite: VACUUM; PostgreSQL: VACUUM FULL, which
+  // holds an exclusive lock on each table while it runs, blocking every read and write of it).
+  // Default: false, the engine's cheap in-place cleanup only.
+  bool rewrite_tables = false;
+};
+
+// What ScrubFreedSpace did, in the engine's own words, and what it could not reach.
+struct ScrubReport {
+  // True when every step ran to completion; false when a step was partial (e.g. a WAL that could
+  // not be truncated because readers still used it). `actions` says which.
+  bool complete = false;
+  std::vector<std::string> actions;  // one line per step, e.g. "wal_checkpoint(TRUNCATE): done"
+  std::vector<std::string> limits;   // copies outside the engine's reach (archives, backups)
+};
+
 // What a backend can do. Callers check before relying on a feature.
 struct BackendCapabilities {
   int interface_version = kBackendInterfaceVersion;
@@ -237,6 +256,37 @@ class Backend {
     (void)listener;
     return nullptr;
   }
+
+  // Erasure (interface version 3). Atomically erases EVERY version of `key` (the latest, retained
+  // versions, body-dropped versions kept only for their op ids, and the key's listing row) when
+  // `condition` holds on the latest version; a failed condition is kAlreadyExists /
+  // kFailedPrecondition with nothing erased. Returns how many versions were erased (0 when the
+  // key does not exist, which is not an error). Afterwards Read, ReadVersion, ListVersions,
+  // ListKeys, ListStores and FindOperation know nothing of the key.
+  //
+  // Consequence: a later write starts the key at version 1 again, and its earlier op ids are
+  // forgotten. A stale writer holding IfVersion{v} from before the purge can therefore succeed
+  // on an unrelated new lifetime that happens to have reached version v, and an unknown-outcome
+  // write from before the purge resolves as "not applied". Callers purge only keys that nobody
+  // writes any more (ProfileStore::Erase makes sure no session holds the profile; see
+  // docs/adr/0007-purge-erases-history.md). The bytes may linger in the engine's free space until
+  // ScrubFreedSpace. Default: kUnimplemented (a backend of interface version 2).
+  virtual Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) {
+    (void)condition;
+    return Err(UnimplementedError("purge " + key.store + "/" + key.scope + "/" + key.key +
+                                  ": the backend has no purge (interface version 3)"));
+  }
+
+  // Makes bytes erased by Purge (and bodies dropped by retention) unrecoverable from the storage
+  // files, as far as the engine allows, and reports what it did (see docs/gdpr.md per engine).
+  // Copies outside the engine's files (backups, WAL archives, replicas' lag, the filesystem's
+  // own journal or snapshots) are out of reach and listed in ScrubReport::limits.
+  // Default: kUnimplemented.
+  virtual Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) {
+    (void)options;
+    return Err(
+        UnimplementedError("scrub: the backend has no ScrubFreedSpace (interface version 3)"));
+  }
 };
 
 // Forwards every call to a target; override only what you change (LevelDB's EnvWrapper).
@@ -286,6 +336,12 @@ class BackendWrapper : public Backend {
   }
   std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override {
     return target_->Subscribe(std::move(listener));
+  }
+  Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) override {
+    return target_->Purge(key, condition);
+  }
+  Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override {
+    return target_->ScrubFreedSpace(options);
   }
 
  private:

@@ -99,6 +99,14 @@ struct VersionPage {
   std::string next_cursor;
 };
 
+// What DataStore::Purge erased.
+struct PurgeResult {
+  // Versions erased (retained, body-dropped and latest). nullopt when the reply was lost and the
+  // outcome was resolved by reading the key back: it was gone, so the purge applied, but its
+  // count was lost with the reply.
+  std::optional<std::int64_t> versions_erased;
+};
+
 class DataStore {
  public:
   const std::string& name() const { return name_; }
@@ -124,6 +132,18 @@ class DataStore {
   // IfVersion, removes only that exact version (kFailedPrecondition otherwise).
   Result<std::optional<Entry>> Remove(std::string_view key,
                                       const WriteCondition& condition = Unconditional{}) const;
+
+  // Erases every version of `key` and its listing when `condition` holds on the latest version
+  // (Backend::Purge; for data-protection erasure, docs/gdpr.md). Unlike Remove, nothing is left:
+  // no tombstone, no history, no op ids, and a later write starts again at version 1, so a
+  // stale IfVersion writer could land on the new lifetime: purge only keys nobody writes any
+  // more. A key that does not exist is erased trivially (0 versions). kUnavailable is retried
+  // like other writes. A lost reply (kOutcomeUnknown) is resolved by reading the key back, never
+  // by a blind retry: absent -> applied; still at the version the condition names (or any
+  // version, for an unconditional purge) -> not applied, purged again; otherwise
+  // kOutcomeUnknown. A failed condition is kFailedPrecondition / kAlreadyExists, nothing erased.
+  Result<PurgeResult> Purge(std::string_view key,
+                            const WriteCondition& condition = Unconditional{}) const;
 
   Result<KeyPage> ListKeys(const ListKeysOptions& options = {}) const;
   Result<VersionPage> ListVersions(std::string_view key,

@@ -76,6 +76,9 @@ class FaultInjectingBackend final : public BackendWrapper {
   Result<std::vector<OrderedEntry>> OrderedRange(const OrderedRangeQuery& query) override;
   Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
                                                   SortDirection direction) override;
+  // Erasure faults like a write: kAppliedButFailed purges, then reports kOutcomeUnknown.
+  Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) override;
+  Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override;
   // Subscribes to the target; deliveries pass through the active plan's drop_notifications.
   // Subscribe itself never faults. The subscription may outlive this wrapper.
   std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override;

@@ -128,6 +128,24 @@ struct ShutdownReport {
   std::vector<std::pair<std::string, Status>> failed;  // key and cause
 };
 
+// Options of ProfileStore::Erase.
+struct EraseOptions {
+  // How long to wait for a live session (on another server or store instance) to release the
+  // profile after it was asked to. A lease that expires during the wait counts as released.
+  // Default: 30 s.
+  std::chrono::milliseconds wait{std::chrono::seconds(30)};
+};
+
+// What ProfileStore::Erase did.
+struct EraseReport {
+  // Versions erased; 0 when there was no such profile; nullopt when a lost reply was resolved
+  // by reading back (erased, count unknown).
+  std::optional<std::int64_t> versions_erased;
+  // A live session held the profile: it was asked to release, and the erase waited until it did
+  // (or its lease expired).
+  bool waited_for_session = false;
+};
+
 namespace internal {
 class ProfileStoreCore;
 }
@@ -234,6 +252,27 @@ class ProfileStore {
   }
   Result<bool> Remove(std::string key);
 
+  // Erases every version of a profile (its history and op ids too; docs/gdpr.md): for
+  // data-protection requests, not for gameplay. Never under a live session's lock: a profile
+  // held elsewhere is asked to release (the release request a waiting start writes) and
+  // waited for up to options.wait, then purged conditioned on the version judged free (a session
+  // started in between makes it look again). Completion: void(Result<EraseReport>).
+  // Errors: kFailedPrecondition when the profile is active in THIS store (end the session
+  // first; the erase does not end it for you) or the store is closed / shutting down;
+  // kDeadlineExceeded naming the holder when it did not release in time (nothing erased, the
+  // request withdrawn); kDataLoss for a record that is not a readable profile (nothing erased);
+  // kUnavailable / kOutcomeUnknown from the backend. Erasing an absent profile succeeds with 0.
+  // Afterwards the key starts again at version 1 if written (Backend::Purge).
+  template <typename Token>
+  auto AsyncErase(std::string key, EraseOptions options, Token&& token) {
+    return internal::InitiateAsync<Result<EraseReport>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key), options](auto done) mutable {
+          EraseImpl(std::move(key), options, done);
+        });
+  }
+  Result<EraseReport> Erase(std::string key, EraseOptions options = {});
+
   // Delivers a message to the profile's inbox (for the live session or the next one).
   // Resending the same id is a no-op. Completion: void(Status); a full inbox is
   // kResourceExhausted naming the limit.
@@ -290,6 +329,8 @@ class ProfileStore {
   void RestoreToTimeImpl(std::string key, Timestamp at, RestoreOptions options,
                          std::function<void(Result<RestoreResult>)> done);
   void RemoveImpl(std::string key, std::function<void(Result<bool>)> done);
+  void EraseImpl(std::string key, EraseOptions options,
+                 std::function<void(Result<EraseReport>)> done);
   void MessageImpl(std::string key, std::string id, boost::json::value body,
                    std::function<void(Status)> done);
   void TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b, TradeFunction trade,

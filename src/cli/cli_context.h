@@ -70,6 +70,7 @@ void AddListingCommands(CLI::App& app, CommandRunner& chosen);   // keys version
 void AddOrderedCommands(CLI::App& app, CommandRunner& chosen);   // ordered ...
 void AddTransferCommands(CLI::App& app, CommandRunner& chosen);  // export import
 void AddRestoreCommands(CLI::App& app, CommandRunner& chosen);   // restore
+void AddGdprCommands(CLI::App& app, CommandRunner& chosen);      // gdpr find export erase
 
 // --scope S, default "global".
 void AddScopeOption(CLI::App* command, std::string& scope);

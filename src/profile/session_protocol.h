@@ -175,6 +175,34 @@ class SessionProtocol {
   // otherwise). Returns false when there was nothing to delete.
   Result<bool> Remove(std::string_view key);
 
+  // Erasure of a profile, every version of it (profile_erase.cc, ProfileStore::Erase), as steps
+  // like Acquire's: BeginErase starts the bounded wait (now, by the protocol's clock); each
+  // StepErase looks once. A profile no live session holds (no lock, an expired lease, or a
+  // removed profile) is purged conditioned on the version judged free; a session started in
+  // between fails that condition and the step looks again. A held profile gets this server's
+  // release request (announced, as a waiting start's) and the step says when to look again;
+  // once the wait is over it is kDeadlineExceeded naming the holder, with the request withdrawn
+  // and nothing erased. A lock carrying this server's own id counts as held too (the caller
+  // refuses profiles active in its own store first). AbandonErase withdraws the request.
+  struct EraseWait {
+    std::string key;
+    std::chrono::milliseconds wait{0};
+    Timestamp deadline{};               // by the protocol's clock
+    std::chrono::milliseconds delay{};  // the next poll backoff
+    bool requested = false;             // this server's release request may be recorded
+  };
+  struct Erased {
+    std::optional<std::int64_t> versions_erased;  // nullopt: applied, count lost with a reply
+    bool waited_for_session = false;              // a live holder was asked and waited for
+  };
+  struct EraseStep {
+    std::optional<Erased> erased;
+    std::chrono::milliseconds retry_after{0};
+  };
+  EraseWait BeginErase(std::string_view key, std::chrono::milliseconds wait);
+  Result<EraseStep> StepErase(EraseWait& wait);
+  void AbandonErase(EraseWait& wait);
+
   // Writes the data of past `version` back. A profile that no live session holds is written
   // directly; a live one gets a rollback message that its session applies and commits (so the
   // holder's later saves cannot undo it). Returns true when written directly.

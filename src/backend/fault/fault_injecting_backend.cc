@@ -2,7 +2,8 @@
 // call outside it, so a slow target or an injected delay never blocks other callers' decisions.
 //
 // Rules (the header's FaultPlan fields, made exact):
-//  - Commit and OrderedCommit are writes; every other method except Capabilities is a read.
+//  - Commit, OrderedCommit, Purge and ScrubFreedSpace are writes; every other method except
+//  Capabilities is a read.
 //  - Only calls matching `plan.calls` count towards `fail_nth`, draw from the random stream, or
 //    are hit by a tripped persistent fault; calls() counts every call.
 //  - Countdown and random mode may be combined: a call faults when either selects it.
@@ -171,6 +172,16 @@ Result<std::optional<StoredVersion>> FaultInjectingBackend::ReadVersion(const En
 Result<std::vector<CommitResult>> FaultInjectingBackend::Commit(
     std::span<const Mutation> mutations) {
   return Run(CallClass::kWrite, "Commit", [&] { return BackendWrapper::Commit(mutations); });
+}
+
+Result<std::int64_t> FaultInjectingBackend::Purge(const EntryKey& key,
+                                                  const WriteCondition& condition) {
+  return Run(CallClass::kWrite, "Purge", [&] { return BackendWrapper::Purge(key, condition); });
+}
+
+Result<ScrubReport> FaultInjectingBackend::ScrubFreedSpace(const ScrubOptions& options) {
+  return Run(CallClass::kWrite, "ScrubFreedSpace",
+             [&] { return BackendWrapper::ScrubFreedSpace(options); });
 }
 
 Result<std::optional<std::int64_t>> FaultInjectingBackend::FindOperation(const EntryKey& key,

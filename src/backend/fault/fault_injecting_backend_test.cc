@@ -102,6 +102,10 @@ std::vector<NamedCall> EveryCall() {
        [](Backend& b) { return StatusOf(b.OrderedRange(OrderedRangeQuery{.store = "board"})); }},
       {"OrderedRank", CallClass::kRead,
        [](Backend& b) { return StatusOf(b.OrderedRank(Board("a"), SortDirection::kAscending)); }},
+      {"Purge", CallClass::kWrite,
+       [](Backend& b) { return StatusOf(b.Purge(Key("gone"), Unconditional{})); }},
+      {"ScrubFreedSpace", CallClass::kWrite,
+       [](Backend& b) { return StatusOf(b.ScrubFreedSpace(ScrubOptions{})); }},
   };
 }
 
@@ -109,10 +113,10 @@ TEST_F(FaultInjectingBackendTest, WithoutAPlanEveryCallPassesThrough) {
   for (const NamedCall& c : EveryCall()) {
     EXPECT_TRUE(c.call(faulty_).ok()) << c.method;
   }
-  EXPECT_EQ(faulty_.calls(), 12);
+  EXPECT_EQ(faulty_.calls(), 14);
   EXPECT_EQ(faulty_.faults_injected(), 0);
   static_cast<void>(faulty_.Capabilities());
-  EXPECT_EQ(faulty_.calls(), 12) << "Capabilities is not counted";
+  EXPECT_EQ(faulty_.calls(), 14) << "Capabilities is not counted";
 }
 
 TEST_F(FaultInjectingBackendTest, CountdownFailsExactlyTheNthMatchingWrite) {
@@ -129,6 +133,17 @@ TEST_F(FaultInjectingBackendTest, CountdownFailsExactlyTheNthMatchingWrite) {
   EXPECT_THAT(Put("p1", "5"), IsOk());
   EXPECT_EQ(faulty_.faults_injected(), 1);
   EXPECT_EQ(faulty_.calls(), 7);
+}
+
+TEST_F(FaultInjectingBackendTest, AppliedButFailedPurgeErasesAndReportsUnknownOutcome) {
+  ASSERT_THAT(Put("p1", "1"), IsOk());
+  ASSERT_THAT(Put("p1", "2"), IsOk());
+  faulty_.SetPlan(
+      FaultPlan{.kind = FaultKind::kAppliedButFailed, .calls = CallClass::kWrite, .fail_nth = 1});
+  auto purged = faulty_.Purge(Key("p1"), IfVersion{2});
+  ASSERT_THAT(purged, StatusIs(StatusCode::kOutcomeUnknown));
+  EXPECT_EQ(purged.error().message(), "injected fault: Purge (after the call ran)");
+  EXPECT_EQ(TargetVersion("p1"), 0) << "the purge ran before the reply was lost";
 }
 
 TEST_F(FaultInjectingBackendTest, CountdownOverAnyCallCountsReadsAndWrites) {

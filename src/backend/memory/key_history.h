@@ -74,6 +74,9 @@ class KeyHistory {
     return it->second.stored;
   }
 
+  // How many versions are stored: visible ones and op-id stubs (what a purge erases).
+  std::int64_t stored_versions() const { return static_cast<std::int64_t>(versions_.size()); }
+
   // A visible (retained or latest) version by number; null when absent or pruned.
   const StoredVersion* Find(std::int64_t version) const {
     auto it = versions_.find(version);

@@ -15,6 +15,8 @@
 //    nothing.
 //  - Ordered revisions come from one counter per backend, so a key removed and written again
 //    never reuses a revision (no ABA for IfVersion).
+//  - Purge erases the key's whole history and its listing; ScrubFreedSpace has nothing to do
+//    (the strings are freed; the allocator may reuse the memory) and reports complete.
 //  - Change notifications (Subscribe) are delivered on the committing thread, after the lock is
 //    released, once per committed mutation with `notify` set (a Remove of an absent key
 //    included), in mutation order. Nothing is lost within the process; a listener still must
@@ -173,6 +175,15 @@ class MemoryBackend final : public Backend {
     return feed_.Subscribe(std::move(listener));
   }
 
+  Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) override;
+
+  Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override {
+    (void)options;
+    return ScrubReport{.complete = true,
+                       .actions = {"memory: nothing to scrub (erased strings were freed)"},
+                       .limits = {}};
+  }
+
  private:
   using KeyTable = std::map<std::string, KeyHistory>;
 
@@ -266,6 +277,25 @@ CommitResult MemoryBackend::Apply(const Mutation& mutation, Timestamp now) {
   }
   return CommitResult{
       .version = written.version, .created = written.created, .updated = written.updated};
+}
+
+Result<std::int64_t> MemoryBackend::Purge(const EntryKey& key, const WriteCondition& condition) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto table = tables_.find(ScopeId(key.store, key.scope));
+  const KeyHistory* history = FindHistory(key);
+  const std::int64_t latest = history ? history->latest_version() : 0;
+  const bool absent = history == nullptr || history->absent();
+  HOLDFAST_RETURN_IF_ERROR(
+      CheckCondition(condition, latest, absent, "Purge", Path(key), "version"));
+  if (history == nullptr) return 0;
+  const std::int64_t erased = history->stored_versions();
+  if (!absent) {
+    auto count = live_keys_per_store_.find(key.store);
+    if (--count->second == 0) live_keys_per_store_.erase(count);
+  }
+  table->second.erase(key.key);
+  if (table->second.empty()) tables_.erase(table);
+  return erased;
 }
 
 Result<std::vector<KeyListing>> MemoryBackend::ListKeys(const ListKeysQuery& query) {

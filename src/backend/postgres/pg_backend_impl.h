@@ -63,6 +63,10 @@ class PostgresBackend final : public Backend {
 
   std::unique_ptr<ChangeSubscription> Subscribe(ChangeListener listener) override;
 
+  // Erasure (pg_purge.cc).
+  Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) override;
+  Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override;
+
   const std::string& channel() const { return channel_; }
 
  private:
@@ -70,6 +74,7 @@ class PostgresBackend final : public Backend {
   // Runs one pipeline outside an explicit transaction; every statement must succeed.
   Result<std::vector<PgResult>> Query(std::span<const PgQuery> queries, std::string_view context);
   Result<std::vector<CommitResult>> CommitOnce(std::span<const Mutation> mutations, bool& retry);
+  Result<std::int64_t> PurgeOnce(const EntryKey& key, const WriteCondition& condition, bool& retry);
   Result<OrderedEntry> OrderedCommitOnce(const OrderedMutation& mutation, bool& retry);
   // The commit's time: the database clock read after the locks, or the test clock.
   Result<Timestamp> CommitTime(const std::vector<PgResult>& locked, std::size_t now_index) const;

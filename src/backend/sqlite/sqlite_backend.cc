@@ -72,6 +72,11 @@ Result<std::unique_ptr<SqliteConnection>> SqliteBackend::OpenConnection(
     if (Status s = c.Exec("PRAGMA journal_size_limit = 67108864"); !s.ok()) {
       return Err(s.WithContext(context));
     }
+    // Deleted content (purges, bodies dropped by retention) is overwritten with zeros, so it
+    // never lingers in free pages (docs/gdpr.md; the write cost is measured there).
+    if (Status s = c.Exec("PRAGMA secure_delete = ON"); !s.ok()) {
+      return Err(s.WithContext(context));
+    }
   }
   // Per connection. FULL syncs the WAL on every commit: an acknowledged write survives power loss.
   const std::string synchronous = options.unsafe_relaxed_durability ? "PRAGMA synchronous = NORMAL"

@@ -67,6 +67,10 @@ class SqliteBackend final : public Backend {
   Result<std::optional<std::int64_t>> OrderedRank(const OrderedKey& key,
                                                   SortDirection direction) override;
 
+  // Erasure (sqlite_purge.cc).
+  Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) override;
+  Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override;
+
   // The value of `PRAGMA name` as the writer connection / a pooled reader connection sees it
   // (per-connection settings such as synchronous differ between connections). For diagnostics and
   // tests.

@@ -34,7 +34,7 @@ TEST(RetentionPolicyValidationTest, OpenRefusesNegativeKeepLastNamingFieldAndVal
   ASSERT_FALSE(service.has_value());
   EXPECT_EQ(service.error().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(service.error().message(), HasSubstr("keep_last must be in 0..100, got -1"));
-  ASSERT_TRUE(service.error().detail().has_value());
+  ASSERT_NE(service.error().detail(), nullptr);
   EXPECT_EQ(service.error().detail()->rule, "retention_keep_last");
   EXPECT_EQ(service.error().detail()->actual, "-1");
 }
@@ -44,6 +44,7 @@ TEST(RetentionPolicyValidationTest, OpenRefusesKeepLastAboveTheLimit) {
       NewMemoryBackend(), ServiceOptions{.retention = {.keep_last = kMaxKeepLast + 1}});
   ASSERT_FALSE(service.has_value());
   EXPECT_EQ(service.error().code(), StatusCode::kInvalidArgument);
+  ASSERT_NE(service.error().detail(), nullptr);
   EXPECT_EQ(service.error().detail()->limit, "100");
   EXPECT_EQ(service.error().detail()->actual, "101");
 }
@@ -54,6 +55,7 @@ TEST(RetentionPolicyValidationTest, OpenRefusesNegativeMaxAge) {
   ASSERT_FALSE(service.has_value());
   EXPECT_EQ(service.error().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(service.error().message(), HasSubstr("max_age must be at least 0 ms, got -5 ms"));
+  ASSERT_NE(service.error().detail(), nullptr);
   EXPECT_EQ(service.error().detail()->rule, "retention_max_age");
 }
 

@@ -70,11 +70,19 @@ struct StoredVersion {
   std::string op_id;     // the operation id of the write that made this version
 };
 
-// How many old versions to keep. The backend keeps every version that was the first written in
-// its time bucket (aligned to the Unix epoch), plus the latest; other versions lose their body
-// when superseded. bucket == 0 keeps every version. Chosen by the DataStore layer's policy.
+// Which old versions keep their body, applied by the backend on every commit of the key (the
+// DataStore layer's RetentionPolicy chooses it). Kept: the latest; the `keep_last` newest
+// superseded versions; and, when `time_points`, every "time point": a version that was the first
+// written in its time bucket (aligned to the Unix epoch; bucket == 0 makes every version one),
+// judged when it is written. A time point whose `updated` is more than `max_age` before the
+// commit's time (backend clock) loses its body too (max_age == 0: never). Other versions lose
+// their body; their op id stays known while among the 16 newest versions (FindOperation).
+// The defaults keep every time point forever and no extra versions.
 struct VersionRetention {
   std::chrono::milliseconds bucket{0};
+  int keep_last = 0;  // >= 0
+  bool time_points = true;
+  std::chrono::milliseconds max_age{0};  // >= 0; 0 = forever
 };
 
 // A write to one entry, as part of an atomic Commit.

@@ -32,11 +32,36 @@ struct RetryPolicy {
   int max_update_conflicts = 64;  // Update transform re-runs before giving up with kAborted
 };
 
-// Version retention policy. Default: Roblox's, the first write in each UTC hour is kept as a
-// version, plus the latest. A zero bucket keeps every version.
+// Version retention policy ("rolling backups", ADR 0007), applied by the backend on every commit
+// of a key, atomically with the write. Kept with their body: the latest version; the `keep_last`
+// newest superseded versions; and, when `time_points`, each "time point": the first version
+// written in each `bucket` (aligned to the Unix epoch; a zero bucket makes every version one).
+// A time point whose `updated` is more than `max_age` old at the key's next commit (backend clock)
+// loses its body. Everything else loses its body when superseded. Default: Roblox's, the first
+// write in each UTC hour plus the latest, forever.
+//
+// A changed policy applies to each key at its next commit: versions beyond a lowered keep_last,
+// expired points, and (time_points = false) all points lose their body then. Whether a version is
+// a time point is decided when it is written, under the bucket in force then.
 struct RetentionPolicy {
   std::chrono::milliseconds bucket = std::chrono::hours(1);
+  // 0..kMaxKeepLast. Default: 0.
+  int keep_last = 0;
+  // false: no time points at all (only the latest + keep_last). Default: true.
+  bool time_points = true;
+  // >= 0; 0 keeps time points forever. Default: 0.
+  std::chrono::milliseconds max_age{0};
 };
+
+// The most superseded versions keep_last may keep. It bounds a key's stored bodies to
+// (kMaxKeepLast + 1) x 4 MiB besides its time points, and the work of the commit that applies a
+// lowered keep_last to kMaxKeepLast rows; it is also the largest ListVersions page, so the rolling
+// window always fits one page.
+inline constexpr int kMaxKeepLast = 100;
+
+// OK, or kInvalidArgument naming the field and its value ("retention policy: keep_last must be in
+// 0..100, got -1"; rule "retention_keep_last" / "retention_max_age").
+Status ValidateRetentionPolicy(const RetentionPolicy& policy);
 
 struct ServiceOptions {
   RetryPolicy retry;
@@ -65,6 +90,12 @@ struct StorePage {
 
 class DataStoreService {
  public:
+  // Validates `options` first: an invalid retention policy is kInvalidArgument and no service.
+  static Result<std::shared_ptr<DataStoreService>> Open(std::shared_ptr<Backend> backend,
+                                                        ServiceOptions options = {});
+
+  // Prefer Open. With an invalid retention policy, the service is built but every write fails
+  // with ValidateRetentionPolicy's kInvalidArgument, writing nothing.
   explicit DataStoreService(std::shared_ptr<Backend> backend, ServiceOptions options = {});
   ~DataStoreService();
   DataStoreService(const DataStoreService&) = delete;

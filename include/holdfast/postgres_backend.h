@@ -45,8 +45,8 @@ struct PostgresOptions {
 // tables. Fails with kDataLoss, touching nothing, when the schema is newer than this build.
 Result<std::shared_ptr<Backend>> OpenPostgresBackend(const PostgresOptions& options);
 
-// The schema version this build writes.
-inline constexpr int kPostgresSchemaVersion = 1;
+// The schema version this build writes (2: partial indexes for rolling backups).
+inline constexpr int kPostgresSchemaVersion = 2;
 
 }  // namespace holdfast
 

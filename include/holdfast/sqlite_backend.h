@@ -29,8 +29,8 @@ struct SqliteOptions {
 // a Holdfast database or its schema is newer than this build understands.
 Result<std::shared_ptr<Backend>> OpenSqliteBackend(const SqliteOptions& options);
 
-// The schema version this build writes.
-inline constexpr int kSqliteSchemaVersion = 1;
+// The schema version this build writes (2: partial indexes for rolling backups).
+inline constexpr int kSqliteSchemaVersion = 2;
 
 }  // namespace holdfast
 

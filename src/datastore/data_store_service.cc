@@ -1,5 +1,6 @@
 #include "holdfast/data_store_service.h"
 
+#include <string>
 #include <utility>
 
 #include "cursor.h"
@@ -7,6 +8,31 @@
 #include "service_core.h"
 
 namespace holdfast {
+
+Status ValidateRetentionPolicy(const RetentionPolicy& policy) {
+  if (policy.keep_last < 0 || policy.keep_last > kMaxKeepLast) {
+    return InvalidArgumentError("retention policy: keep_last must be in 0.." +
+                                    std::to_string(kMaxKeepLast) + ", got " +
+                                    std::to_string(policy.keep_last),
+                                ErrorDetail{.rule = "retention_keep_last",
+                                            .limit = std::to_string(kMaxKeepLast),
+                                            .actual = std::to_string(policy.keep_last)});
+  }
+  if (policy.max_age.count() < 0) {
+    return InvalidArgumentError("retention policy: max_age must be at least 0 ms, got " +
+                                    std::to_string(policy.max_age.count()) + " ms",
+                                ErrorDetail{.rule = "retention_max_age",
+                                            .limit = "0",
+                                            .actual = std::to_string(policy.max_age.count())});
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<DataStoreService>> DataStoreService::Open(std::shared_ptr<Backend> backend,
+                                                                 ServiceOptions options) {
+  HOLDFAST_RETURN_IF_ERROR(ValidateRetentionPolicy(options.retention));
+  return std::make_shared<DataStoreService>(std::move(backend), std::move(options));
+}
 
 DataStoreService::DataStoreService(std::shared_ptr<Backend> backend, ServiceOptions options)
     : core_(std::make_shared<internal::ServiceCore>(std::move(backend), std::move(options))) {}

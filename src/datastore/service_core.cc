@@ -93,6 +93,7 @@ Result<std::vector<std::int64_t>> DecodeUserIds(std::string_view text) {
 ServiceCore::ServiceCore(std::shared_ptr<Backend> backend, ServiceOptions options)
     : backend_(std::move(backend)),
       options_(std::move(options)),
+      retention_status_(ValidateRetentionPolicy(options_.retention)),
       budget_(options_.budget, options_.clock ? options_.clock : SystemClock()),
       rng_(SeedFrom(options_.retry.jitter_seed)) {
   if (!options_.clock) options_.clock = SystemClock();
@@ -148,6 +149,7 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mu
   // conflict with someone else (the caller would re-run its transform: a double apply) nor
   // reported as certainly not applied.
   bool read_back_not_found = false;
+  HOLDFAST_RETURN_IF_ERROR(retention_status_);
   for (int attempt = 1;; ++attempt) {
     auto committed = backend_->Commit(mutations);
     if (committed) return committed;

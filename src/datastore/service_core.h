@@ -27,7 +27,12 @@ class ServiceCore {
   Backend& backend() const { return *backend_; }
   const ServiceOptions& options() const { return options_; }
   RequestBudget& budget() { return budget_; }
-  VersionRetention retention() const { return VersionRetention{options_.retention.bucket}; }
+  VersionRetention retention() const {
+    return VersionRetention{.bucket = options_.retention.bucket,
+                            .keep_last = options_.retention.keep_last,
+                            .time_points = options_.retention.time_points,
+                            .max_age = options_.retention.max_age};
+  }
 
   // A fresh operation id: 128 random bits, hex.
   std::string NewOperationId();
@@ -78,6 +83,7 @@ class ServiceCore {
 
   std::shared_ptr<Backend> backend_;
   ServiceOptions options_;
+  Status retention_status_;  // ValidateRetentionPolicy(options_.retention); every write checks it
   RequestBudget budget_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_;

@@ -126,6 +126,37 @@ class BackendConformanceTest : public ::testing::TestWithParam<BackendFactory> {
     return numbers;
   }
 
+  // Writes versions `from`..`through` of `key` (value and op id Op(n) from the number n), each
+  // `step` after the previous one.
+  void WriteVersions(const EntryKey& key, int from, int through, std::chrono::milliseconds step,
+                     VersionRetention retention) {
+    for (int i = from; i <= through; ++i) {
+      clock_->Advance(step);
+      ASSERT_THAT(Put(key, std::to_string(i), Unconditional{}, Op(i), retention), IsOk()) << i;
+    }
+  }
+
+  // The body of `version`, or "<pruned>" when it is not retained.
+  std::string BodyOf(const EntryKey& key, std::int64_t version) {
+    auto read = backend_->ReadVersion(key, version);
+    EXPECT_THAT(read, IsOk());
+    if (!read || !read->has_value()) return "<pruned>";
+    return (*read)->value;
+  }
+
+  // The versions FindOperation reports for op ids Op(from)..Op(through), skipping unknown ones.
+  std::vector<std::int64_t> FoundOperations(const EntryKey& key, int from, int through) {
+    std::vector<std::int64_t> found;
+    for (int i = from; i <= through; ++i) {
+      auto version = backend_->FindOperation(key, Op(i));
+      EXPECT_THAT(version, IsOk());
+      if (version && *version) found.push_back(**version);
+    }
+    return found;
+  }
+
+  static std::string Op(int n) { return "op-" + std::to_string(n); }
+
   std::shared_ptr<ManualClock> clock_;
   std::shared_ptr<Backend> backend_;
 };

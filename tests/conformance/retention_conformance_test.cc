@@ -12,8 +12,6 @@ using ::testing::Optional;
 
 constexpr VersionRetention kHourly{.bucket = kHour};
 
-std::string Op(int n) { return "op-" + std::to_string(n); }
-
 ListVersionsQuery AllVersions(const EntryKey& key) { return ListVersionsQuery{.key = key}; }
 
 TEST_P(BackendConformanceTest, WritesWithinOneHourKeepOnlyTheFirstAndTheLatest) {

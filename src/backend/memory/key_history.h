@@ -1,7 +1,9 @@
 // KeyHistory: the version chain of one entry of the memory backend, with the retention rules every
-// backend applies (see retention.h): a superseded version keeps its body only when it was the
-// first written in its retention bucket; otherwise it becomes an invisible stub that only remembers
-// its operation id while it is among the kOperationIdWindow newest versions, then it is erased.
+// backend applies (see retention.h): a superseded version keeps its body while it is among the
+// keep_last newest or an unexpired time point; otherwise it becomes an invisible stub that only
+// remembers its operation id while it is among the kOperationIdWindow newest versions (or is
+// erased at once when it is already older). Like the SQL backends' partial indexes, two sets name
+// the versions that still have a body, so a commit visits only versions whose fate can change.
 // Internal header. Thread safety: none; the owning backend serialises access.
 //
 // Header-only because the backend library's source list (src/backend/CMakeLists.txt) names only
@@ -10,10 +12,10 @@
 #define HOLDFAST_SRC_BACKEND_MEMORY_KEY_HISTORY_H_
 
 #include <cstdint>
-#include <deque>
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,15 +42,14 @@ class KeyHistory {
     return last == nullptr || last->deleted;
   }
 
-  // Appends the next version (number latest_version() + 1) written at `now`. Supersedes the
-  // previous latest, dropping its body unless it was the first in its bucket, and erases stubs
-  // that fell out of the operation id window. Returns the new version.
+  // Appends the next version (number latest_version() + 1) written at `now`, then applies
+  // `retention` to the older versions (retention.h). Returns the new version.
   const StoredVersion& Append(bool tombstone, std::string value, std::string user_ids,
                               std::string metadata, std::string op_id, Timestamp now,
                               const VersionRetention& retention) {
     const StoredVersion* previous = latest();
     Record record;
-    record.first_in_bucket = backend_internal::IsFirstInBucket(
+    record.time_point = backend_internal::IsTimePoint(
         previous ? std::optional<Timestamp>(previous->updated) : std::nullopt, now, retention);
     StoredVersion& stored = record.stored;
     stored.version = latest_version() + 1;
@@ -67,10 +68,15 @@ class KeyHistory {
     }
     stored.op_id = std::move(op_id);
 
-    if (!versions_.empty()) Supersede(versions_.rbegin()->second);
     const std::int64_t number = stored.version;
+    const std::int64_t updated_ms = ToUnixMillis(now);
+    if (record.time_point) {
+      bodied_points_.emplace(updated_ms, number);
+    } else {
+      bodied_others_.insert(number);
+    }
     auto [it, inserted] = versions_.emplace(number, std::move(record));
-    PruneStubs();
+    Prune(backend_internal::PlanPrune(number, now, retention));
     return it->second.stored;
   }
 
@@ -126,32 +132,52 @@ class KeyHistory {
  private:
   struct Record {
     StoredVersion stored;
-    bool first_in_bucket = true;
+    bool time_point = true;
     bool stub = false;  // body dropped; only the op id remains, and only within the window
   };
 
-  void Supersede(Record& record) {
-    if (record.first_in_bucket) return;
+  void Prune(const backend_internal::PrunePlan& plan) {
+    // Versions that are not time points: all of those below keep_from go.
+    while (!bodied_others_.empty() && *bodied_others_.begin() < plan.keep_from) {
+      DropBody(*bodied_others_.begin(), plan);
+      bodied_others_.erase(bodied_others_.begin());
+    }
+    // Expired time points, oldest first; the keep_last newest stay whatever their age.
+    if (plan.expire_points_before_ms) {
+      for (auto it = bodied_points_.begin();
+           it != bodied_points_.end() && it->first < *plan.expire_points_before_ms;) {
+        if (it->second >= plan.keep_from) {
+          ++it;
+          continue;
+        }
+        DropBody(it->second, plan);
+        it = bodied_points_.erase(it);
+      }
+    }
+    // The window moved by one version: at most one stub left it.
+    if (auto it = versions_.find(plan.forget_through); it != versions_.end() && it->second.stub) {
+      versions_.erase(it);
+    }
+  }
+
+  void DropBody(std::int64_t version, const backend_internal::PrunePlan& plan) {
+    if (version <= plan.forget_through) {
+      versions_.erase(version);
+      return;
+    }
+    Record& record = versions_.at(version);
     record.stub = true;
     // Assigning fresh strings releases the memory; clear() would keep the capacity.
     record.stored.value = std::string();
     record.stored.user_ids = std::string();
     record.stored.metadata = std::string();
-    stubs_.push_back(record.stored.version);
-  }
-
-  void PruneStubs() {
-    // Stubs are made in increasing version order, so the oldest is at the front.
-    const std::int64_t oldest_in_window =
-        latest_version() - backend_internal::kOperationIdWindow + 1;
-    while (!stubs_.empty() && stubs_.front() < oldest_in_window) {
-      versions_.erase(stubs_.front());
-      stubs_.pop_front();
-    }
   }
 
   std::map<std::int64_t, Record> versions_;  // every retained version, stub and the latest
-  std::deque<std::int64_t> stubs_;           // version numbers of stubs, ascending
+  // Versions that still have a body (the latest included): time points by (updated ms, version),
+  // the others by version.
+  std::set<std::pair<std::int64_t, std::int64_t>> bodied_points_;
+  std::set<std::int64_t> bodied_others_;
 };
 
 }  // namespace holdfast::memory_internal

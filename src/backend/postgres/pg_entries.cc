@@ -41,8 +41,28 @@ struct LatestHeader {
   Timestamp created{};
   Timestamp updated{};
   bool deleted = false;
-  bool first_in_bucket = true;
 };
+
+// Appends the retention statements (retention.h) for the versions of `k` below the one just
+// written; they run in the commit's transaction, in its second round trip. Each reads one of the
+// partial indexes of rows that still have a body (pg_schema.cc).
+void AppendPrune(const EntryKey& k, const backend_internal::PrunePlan& plan,
+                 std::vector<PgQuery>& write) {
+  using Kind = backend_internal::PruneStep::Kind;
+  for (const backend_internal::PruneStep& step : backend_internal::PruneSteps(plan)) {
+    const char* name = step.kind == Kind::kDeleteSuperseded      ? stmt::kDeleteSuperseded
+                       : step.kind == Kind::kDropSuperseded      ? stmt::kDropSuperseded
+                       : step.kind == Kind::kDeleteExpiredPoints ? stmt::kDeleteExpiredPoints
+                       : step.kind == Kind::kDropExpiredPoints   ? stmt::kDropExpiredPoints
+                                                                 : stmt::kForget;
+    PgQuery query = KeyQuery(name, k.store, k.scope, k.key);
+    if (step.kind == Kind::kDeleteExpiredPoints || step.kind == Kind::kDropExpiredPoints) {
+      query.params.Int(step.before_ms);
+    }
+    query.params.Int(step.before_version);
+    write.push_back(std::move(query));
+  }
+}
 
 std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
   std::string out(prefix);
@@ -168,8 +188,7 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
     latest[order[i]] = LatestHeader{.version = header.Int(0, 0),
                                     .created = FromUnixMillis(header.Int(0, 1)),
                                     .updated = FromUnixMillis(header.Int(0, 2)),
-                                    .deleted = header.Bool(0, 3),
-                                    .first_in_bucket = header.Bool(0, 4)};
+                                    .deleted = header.Bool(0, 3)};
   }
 
   // Decide, in mutation order (the first failing condition is the one reported).
@@ -206,11 +225,11 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
     }
     const std::int64_t version = current + 1;
     const Timestamp created = live ? latest[i]->created : *now;
-    const bool first_in_bucket = backend_internal::IsFirstInBucket(
+    const bool time_point = backend_internal::IsTimePoint(
         latest[i] ? std::optional<Timestamp>(latest[i]->updated) : std::nullopt, *now, m.retention);
     PgQuery insert = KeyQuery(stmt::kInsertVersion, k.store, k.scope, k.key);
     insert.params.Int(version).Int(ToUnixMillis(created)).Int(ToUnixMillis(*now));
-    insert.params.Bool(m.tombstone).Bool(first_in_bucket).Bytes(m.op_id);
+    insert.params.Bool(m.tombstone).Bool(time_point).Bytes(m.op_id);
     insert.params.Bytes(m.tombstone ? std::string_view("[]") : std::string_view(m.user_ids));
     insert.params.Bytes(m.tombstone ? std::string_view("{}") : std::string_view(m.metadata));
     insert.params.Bytes(m.tombstone ? std::string_view() : std::string_view(m.value));
@@ -218,18 +237,7 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
     PgQuery update = KeyQuery(stmt::kUpdateKey, k.store, k.scope, k.key);
     update.params.Int(version).Bool(m.tombstone);
     write.push_back(std::move(update));
-    // Retention: the superseded version keeps its body only if it was first in its bucket.
-    if (latest[i] && !latest[i]->first_in_bucket) {
-      PgQuery drop = KeyQuery(stmt::kDropBody, k.store, k.scope, k.key);
-      drop.params.Int(current);
-      write.push_back(std::move(drop));
-    }
-    // The op-id window moves by one version per commit: one dropped row can leave it.
-    if (version > backend_internal::kOperationIdWindow) {
-      PgQuery forget = KeyQuery(stmt::kForget, k.store, k.scope, k.key);
-      forget.params.Int(version - backend_internal::kOperationIdWindow);
-      write.push_back(std::move(forget));
-    }
+    AppendPrune(k, backend_internal::PlanPrune(version, *now, m.retention), write);
     if (m.notify) {
       PgQuery notify = Prepared(stmt::kNotify);
       notify.params.Bytes(channel_).OwnedBytes(EncodeChangePayload(k));

@@ -68,6 +68,16 @@ const std::vector<Migration>& Migrations() {
   revision BIGINT NOT NULL,
   PRIMARY KEY (store, scope, key)))sql",
        }},
+      {2,
+       {
+           // Rolling backups (ADR 0007): a commit finds the versions whose body it may drop
+           // through these partial indexes, never by walking the key's history. Bodies that are
+           // not time points (at most keep_last + 1 per key), and time points by age.
+           "CREATE INDEX holdfast_entry_versions_superseded_bodies ON holdfast_entry_versions "
+           "(store, scope, key, version) WHERE NOT body_dropped AND NOT first_in_bucket",
+           "CREATE INDEX holdfast_entry_versions_time_points ON holdfast_entry_versions "
+           "(store, scope, key, updated_ms) WHERE NOT body_dropped AND first_in_bucket",
+       }},
   };
   return migrations;
 }
@@ -90,7 +100,7 @@ constexpr PreparedStatement kStatements[] = {
      "VALUES ($1::bytea, $2::bytea, $3::bytea, 0, true) ON CONFLICT (store, scope, key) "
      "DO UPDATE SET latest_version = holdfast_entry_keys.latest_version RETURNING latest_version"},
     {stmt::kLatestHeader,
-     "SELECT version, created_ms, updated_ms, deleted, first_in_bucket FROM "
+     "SELECT version, created_ms, updated_ms, deleted FROM "
      "holdfast_entry_versions WHERE " HOLDFAST_PG_KEY " ORDER BY version DESC LIMIT 1"},
     {stmt::kNow, "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"},
     {stmt::kInsertVersion,
@@ -101,9 +111,23 @@ constexpr PreparedStatement kStatements[] = {
     {stmt::kUpdateKey,
      "UPDATE holdfast_entry_keys SET latest_version = $4::bigint, "
      "deleted = $5::boolean WHERE " HOLDFAST_PG_KEY},
-    {stmt::kDropBody,
+    // Retention (retention.h): each reads one of the partial indexes of rows with a body.
+    {stmt::kDeleteSuperseded,
+     "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
+     " AND NOT body_dropped AND NOT first_in_bucket AND version < $4::bigint"},
+    {stmt::kDropSuperseded,
      "UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "
-     "WHERE " HOLDFAST_PG_KEY " AND version = $4::bigint"},
+     "WHERE " HOLDFAST_PG_KEY
+     " AND NOT body_dropped AND NOT first_in_bucket AND version < $4::bigint"},
+    {stmt::kDeleteExpiredPoints,
+     "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
+     " AND NOT body_dropped AND first_in_bucket AND updated_ms < $4::bigint"
+     " AND version < $5::bigint"},
+    {stmt::kDropExpiredPoints,
+     "UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "
+     "WHERE " HOLDFAST_PG_KEY
+     " AND NOT body_dropped AND first_in_bucket AND updated_ms < $4::bigint"
+     " AND version < $5::bigint"},
     {stmt::kForget, "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
                     " AND version = $4::bigint AND body_dropped"},
     {stmt::kDeletePlaceholder,

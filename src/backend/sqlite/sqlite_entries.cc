@@ -10,6 +10,7 @@
 
 #include "retention.h"
 #include "sqlite/sqlite_backend_impl.h"
+#include "sqlite/sqlite_schema.h"
 
 namespace holdfast::sqlite_internal {
 namespace {
@@ -37,8 +38,35 @@ struct LatestHeader {
   Timestamp created{};
   Timestamp updated{};
   bool deleted = false;
-  bool first_in_bucket = true;
 };
+
+// Applies the retention plan (retention.h) to the versions of `k` below the one just written.
+// Every statement reads a partial index of rows that still have a body (see sqlite_schema.h), so
+// it visits only rows whose fate changes, plus at most keep_last kept time points.
+Status PruneVersions(SqliteConnection& writer, const EntryKey& k,
+                     const backend_internal::PrunePlan& plan) {
+  using Kind = backend_internal::PruneStep::Kind;
+  for (const backend_internal::PruneStep& step : backend_internal::PruneSteps(plan)) {
+    const bool by_age =
+        step.kind == Kind::kDeleteExpiredPoints || step.kind == Kind::kDropExpiredPoints;
+    const char* sql = step.kind == Kind::kDeleteSuperseded ? retention_sql::kDeleteSuperseded
+                      : step.kind == Kind::kDropSuperseded ? retention_sql::kDropSuperseded
+                      : step.kind == Kind::kDeleteExpiredPoints
+                          ? retention_sql::kDeleteExpiredPoints
+                      : step.kind == Kind::kDropExpiredPoints ? retention_sql::kDropExpiredPoints
+                                                              : retention_sql::kForget;
+    auto statement = writer.Prepare(sql);
+    if (!statement) return statement.error();
+    statement->BindBytes(1, k.store).BindBytes(2, k.scope).BindBytes(3, k.key);
+    if (by_age) {
+      statement->BindInt(4, step.before_ms).BindInt(5, step.before_version);
+    } else {
+      statement->BindInt(4, step.before_version);
+    }
+    HOLDFAST_RETURN_IF_ERROR(statement->Run());
+  }
+  return Status::Ok();
+}
 
 // The smallest byte string greater than every string starting with `prefix`; nullopt when there
 // is none (empty prefix, or only 0xff bytes). LIKE/GLOB are wrong for arbitrary bytes.
@@ -146,7 +174,7 @@ Result<CommitResult> SqliteBackend::ApplyMutation(const Mutation& m, Timestamp n
   {
     HOLDFAST_SQLITE_ASSIGN_OR_RETURN(
         SqliteStatement row,
-        writer_->Prepare("SELECT version, created_ms, updated_ms, deleted, first_in_bucket "
+        writer_->Prepare("SELECT version, created_ms, updated_ms, deleted "
                          "FROM entry_versions WHERE store = ?1 AND scope = ?2 AND key = ?3 "
                          "ORDER BY version DESC LIMIT 1"),
         context());
@@ -156,8 +184,7 @@ Result<CommitResult> SqliteBackend::ApplyMutation(const Mutation& m, Timestamp n
       latest = LatestHeader{.version = row.ColumnInt(0),
                             .created = FromUnixMillis(row.ColumnInt(1)),
                             .updated = FromUnixMillis(row.ColumnInt(2)),
-                            .deleted = row.ColumnInt(3) != 0,
-                            .first_in_bucket = row.ColumnInt(4) != 0};
+                            .deleted = row.ColumnInt(3) != 0};
     }
   }
   const std::int64_t current = latest ? latest->version : 0;
@@ -188,7 +215,7 @@ Result<CommitResult> SqliteBackend::ApplyMutation(const Mutation& m, Timestamp n
 
   const std::int64_t version = current + 1;
   const Timestamp created = live ? latest->created : now;  // a new lifetime after a tombstone
-  const bool first_in_bucket = backend_internal::IsFirstInBucket(
+  const bool time_point = backend_internal::IsTimePoint(
       latest ? std::optional<Timestamp>(latest->updated) : std::nullopt, now, m.retention);
   static const std::string kEmptyUserIds = "[]";
   static const std::string kEmptyMetadata = "{}";
@@ -205,7 +232,7 @@ Result<CommitResult> SqliteBackend::ApplyMutation(const Mutation& m, Timestamp n
         context());
     insert.BindBytes(1, k.store).BindBytes(2, k.scope).BindBytes(3, k.key).BindInt(4, version);
     insert.BindInt(5, ToUnixMillis(created)).BindInt(6, ToUnixMillis(now));
-    insert.BindInt(7, m.tombstone ? 1 : 0).BindInt(8, first_in_bucket ? 1 : 0);
+    insert.BindInt(7, m.tombstone ? 1 : 0).BindInt(8, time_point ? 1 : 0);
     insert.BindBytes(9, m.op_id).BindBytes(10, user_ids).BindBytes(11, metadata);
     insert.BindBytes(12, value);
     HOLDFAST_SQLITE_RETURN_IF_ERROR(insert.Run(), context());
@@ -222,29 +249,9 @@ Result<CommitResult> SqliteBackend::ApplyMutation(const Mutation& m, Timestamp n
     upsert.BindInt(4, version).BindInt(5, m.tombstone ? 1 : 0);
     HOLDFAST_SQLITE_RETURN_IF_ERROR(upsert.Run(), context());
   }
-  // Retention: the superseded version keeps its body only if it was the first of its bucket;
-  // otherwise only its op id survives, for FindOperation.
-  if (latest && !latest->first_in_bucket) {
-    HOLDFAST_SQLITE_ASSIGN_OR_RETURN(
-        SqliteStatement drop,
-        writer_->Prepare("UPDATE entry_versions SET body_dropped = 1, value = x'' "
-                         "WHERE store = ?1 AND scope = ?2 AND key = ?3 AND version = ?4"),
-        context());
-    drop.BindBytes(1, k.store).BindBytes(2, k.scope).BindBytes(3, k.key).BindInt(4, current);
-    HOLDFAST_SQLITE_RETURN_IF_ERROR(drop.Run(), context());
-  }
-  // Each commit moves the op-id window by exactly one version, so exactly one dropped row can
-  // leave it: the one kOperationIdWindow versions below the new latest.
-  if (version > backend_internal::kOperationIdWindow) {
-    HOLDFAST_SQLITE_ASSIGN_OR_RETURN(
-        SqliteStatement forget,
-        writer_->Prepare("DELETE FROM entry_versions WHERE store = ?1 AND scope = ?2 AND key = ?3 "
-                         "AND version = ?4 AND body_dropped = 1"),
-        context());
-    forget.BindBytes(1, k.store).BindBytes(2, k.scope).BindBytes(3, k.key);
-    forget.BindInt(4, version - backend_internal::kOperationIdWindow);
-    HOLDFAST_SQLITE_RETURN_IF_ERROR(forget.Run(), context());
-  }
+  HOLDFAST_SQLITE_RETURN_IF_ERROR(
+      PruneVersions(*writer_, k, backend_internal::PlanPrune(version, now, m.retention)),
+      context());
   return CommitResult{.version = version, .created = created, .updated = now};
 }
 

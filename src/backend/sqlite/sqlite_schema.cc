@@ -80,6 +80,15 @@ CREATE TABLE ordered_tombstones (
   PRIMARY KEY (store, scope, key)
 ) STRICT, WITHOUT ROWID;
 )sql"},
+    {2, R"sql(
+-- Rolling backups (ADR 0007): a commit finds the versions whose body it may drop through these
+-- partial indexes, never by walking the key's history. Bodies that are not time points: at most
+-- keep_last + 1 per key. Time points by age, so max_age expiry seeks the expired ones only.
+CREATE INDEX entry_versions_superseded_bodies ON entry_versions (store, scope, key, version)
+  WHERE body_dropped = 0 AND first_in_bucket = 0;
+CREATE INDEX entry_versions_time_points ON entry_versions (store, scope, key, updated_ms)
+  WHERE body_dropped = 0 AND first_in_bucket = 1;
+)sql"},
 };
 
 static_assert(static_cast<int>(std::size(kMigrations)) == kSqliteSchemaVersion,

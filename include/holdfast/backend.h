@@ -32,7 +32,7 @@ namespace holdfast {
 // Bumped when a method is added or a contract changes. Appending methods with default
 // implementations keeps old backends compiling (the SQLite VFS rule).
 // 2: Subscribe, Mutation::notify. 3: Purge and ScrubFreedSpace (erasure for data-protection
-// requests, docs/gdpr.md).
+// requests, docs/gdpr.md); VersionRetention's keep_last, time_points and max_age.
 inline constexpr int kBackendInterfaceVersion = 3;
 
 // Addresses one entry of a (non-ordered) data store.
@@ -277,7 +277,7 @@ class Backend {
   // on an unrelated new lifetime that happens to have reached version v, and an unknown-outcome
   // write from before the purge resolves as "not applied". Callers purge only keys that nobody
   // writes any more (ProfileStore::Erase makes sure no session holds the profile; see
-  // docs/adr/0007-purge-erases-history.md). The bytes may linger in the engine's free space until
+  // docs/adr/0008-purge-erases-history.md). The bytes may linger in the engine's free space until
   // ScrubFreedSpace. Default: kUnimplemented (a backend of interface version 2).
   virtual Result<std::int64_t> Purge(const EntryKey& key, const WriteCondition& condition) {
     (void)condition;

@@ -3,7 +3,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS holdfast holdfast_profile holdfast_schema holdfast_datastore holdfast_backend
+install(TARGETS holdfast holdfast_admin holdfast_profile holdfast_schema holdfast_datastore holdfast_backend
                 holdfast_base
         EXPORT holdfastTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -68,6 +68,7 @@ void AddEntryCommands(CLI::App& app, CommandRunner& chosen);     // stores get s
 void AddListingCommands(CLI::App& app, CommandRunner& chosen);   // keys versions
 void AddOrderedCommands(CLI::App& app, CommandRunner& chosen);   // ordered ...
 void AddTransferCommands(CLI::App& app, CommandRunner& chosen);  // export import
+void AddProfileCommands(CLI::App& app, CommandRunner& chosen);   // profiles edit
 
 // --scope S, default "global".
 void AddScopeOption(CLI::App* command, std::string& scope);

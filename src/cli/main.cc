@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   AddListingCommands(app, chosen);
   AddOrderedCommands(app, chosen);
   AddTransferCommands(app, chosen);
+  AddProfileCommands(app, chosen);
   AddDemoCommands(app, chosen);
 
   try {

@@ -122,6 +122,7 @@ void ProfileStoreCore::DrainSaves() {
       request.processed_messages = batch[i].processed_messages;
       request.user_ids = batch[i].user_ids;
       request.release = batch[i].release;
+      request.applied_edits = batch[i].applied_edits;
       item_of.push_back(items.size());
       items.push_back({batch[i].key, batch[i].id, std::move(request)});
     }
@@ -184,6 +185,15 @@ void ProfileStoreCore::BeginShutdown() {
 bool ProfileStoreCore::stopping() {
   std::lock_guard<std::mutex> lock(mu_);
   return shutting_down_ || closed_;
+}
+
+void ProfileStoreCore::PickUpInbox(const std::string& key) {
+  for (auto& profile : ActiveProfiles()) {
+    if (profile->key() != key) continue;
+    boost::asio::post(profile->executor(), [profile] {
+      RequestSave(profile, SaveWaiter{false, EndReason::kManual, false, nullptr});
+    });
+  }
 }
 
 void ProfileStoreCore::ReportOutcome(std::string_view operation, const std::string& key,
@@ -351,16 +361,8 @@ void ProfileStore::RollbackImpl(std::string key, std::int64_t version,
       [core, key, version, done] {
         auto rolled = core->protocol().Rollback(key, version);
         core->ReportOutcome("rollback", key, rolled ? Status::Ok() : rolled.error());
-        if (rolled && !*rolled) {
-          // Held by a live session: if it is ours, have it pick the rollback up now.
-          for (auto& profile : core->ActiveProfiles()) {
-            if (profile->key() != key) continue;
-            boost::asio::post(profile->executor(), [profile] {
-              internal::RequestSave(
-                  profile, internal::SaveWaiter{false, EndReason::kManual, false, nullptr});
-            });
-          }
-        }
+        // Held by a live session: if it is ours, have it pick the rollback up now.
+        if (rolled && !*rolled) core->PickUpInbox(key);
         done(std::move(rolled));
       },
       [key, done] {
@@ -404,14 +406,7 @@ void ProfileStore::MessageImpl(std::string key, std::string id, boost::json::val
           done(sent.error());
           return;
         }
-        // A session of this process picks the message up at once.
-        for (auto& profile : core->ActiveProfiles()) {
-          if (profile->key() != key) continue;
-          boost::asio::post(profile->executor(), [profile] {
-            internal::RequestSave(profile,
-                                  internal::SaveWaiter{false, EndReason::kManual, false, nullptr});
-          });
-        }
+        core->PickUpInbox(key);  // a session of this process picks the message up at once
         done(Status::Ok());
       },
       [key, done] { done(FailedPreconditionError("message " + key + ": the store is closed")); });

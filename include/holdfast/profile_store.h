@@ -84,14 +84,42 @@ struct ProfileStoreOptions {
 
 // A read-only view of a stored profile (view mode); no lock is taken.
 struct ProfileView {
+  // The data at the store's current schema version: a record stored at an older version is
+  // shown migrated (by the store's migrations; not written back, not validated).
   boost::json::value data;
   KeyInfo info;
   Timestamp created{};
   std::int64_t load_count = 0;
   std::optional<SessionInfo> session;  // who holds it now, if anyone
+  int schema_version = 1;              // the version `data` is at
+  int stored_schema_version = 1;       // the version the record is stored at
 };
 
 enum class MessageState { kPending, kProcessed, kUnknown };
+
+// What a point-in-time restore did to one profile (or, in a dry run, would do).
+enum class RestoreOutcome {
+  kUnchanged,      // its data then is its data now (or it was absent both then and now)
+  kRestored,       // written directly: no live session held it
+  kSentToSession,  // a live session holds it: its holder applies and commits the old data
+  kRecreated,      // removed since: written back as a new, unlocked record
+  kRemoved,        // absent then, and RestoreOptions::remove_if_absent: removed
+  kAbsentThen,     // absent then, present now, left as it is
+};
+std::string_view RestoreOutcomeName(RestoreOutcome outcome);  // "unchanged", "restored", ...
+
+struct RestoreOptions {
+  // A profile created after the restore time is removed (never while a live session holds it:
+  // that is an error naming the holder). Default: left as it is (kAbsentThen).
+  bool remove_if_absent = false;
+  bool dry_run = false;  // decide and report, write nothing
+};
+
+struct RestoreResult {
+  RestoreOutcome outcome = RestoreOutcome::kUnchanged;
+  std::int64_t version = 0;  // the version restored from; 0 when the profile was absent then
+  Timestamp version_time{};  // when that version was written (backend clock)
+};
 
 // Mutates the two profiles' data for a trade; return false to cancel (nothing is written).
 using TradeFunction = std::function<bool(boost::json::value& a, boost::json::value& b)>;
@@ -115,6 +143,7 @@ class ProfileStore {
   ~ProfileStore();
 
   const std::string& server_id() const;
+  const std::string& name() const;  // the data store holding the records (options.name)
   boost::asio::any_io_executor io_executor() const;
 
   // Starts a session: the profile is created from the template if new. `owner` becomes the
@@ -179,6 +208,22 @@ class ProfileStore {
         });
   }
   Result<bool> Rollback(std::string key, std::int64_t version);
+
+  // Point-in-time restore: brings the profile back to the newest version kept at or before
+  // `at` (how many are kept is the service's RetentionPolicy), by the same path as Rollback, so
+  // it never writes under a live lock: a live profile gets the data through its session. Data
+  // already equal to it is left untouched. Completion: void(Result<RestoreResult>).
+  // Errors: as Rollback (kDataLoss for a corrupt record, kFailedPrecondition for a newer schema
+  // or, with remove_if_absent, a live holder), each naming the key; nothing is written.
+  template <typename Token>
+  auto AsyncRestoreToTime(std::string key, Timestamp at, RestoreOptions options, Token&& token) {
+    return internal::InitiateAsync<Result<RestoreResult>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key), at, options](auto done) mutable {
+          RestoreToTimeImpl(std::move(key), at, options, done);
+        });
+  }
+  Result<RestoreResult> RestoreToTime(std::string key, Timestamp at, RestoreOptions options = {});
 
   // Deletes a profile no live session holds (kFailedPrecondition naming the holder otherwise).
   // Completion: void(Result<bool>) — false when there was nothing to delete.
@@ -268,6 +313,8 @@ class ProfileStore {
   void VersionQueryImpl(std::string key, ListVersionsOptions options,
                         std::function<void(Result<VersionPage>)> done);
   void RollbackImpl(std::string key, std::int64_t version, std::function<void(Result<bool>)> done);
+  void RestoreToTimeImpl(std::string key, Timestamp at, RestoreOptions options,
+                         std::function<void(Result<RestoreResult>)> done);
   void RemoveImpl(std::string key, std::function<void(Result<bool>)> done);
   void MessageImpl(std::string key, std::string id, boost::json::value body,
                    std::function<void(Status)> done);

@@ -38,6 +38,7 @@ class Context {
   explicit Context(const GlobalOptions& options) : options_(options) {}
 
   bool json() const { return options_.json; }
+  const std::string& store_uri() const { return options_.store_uri; }
 
   // Opens the backend named by --store on first use.
   Result<DataStoreService*> Service();
@@ -69,6 +70,7 @@ void AddListingCommands(CLI::App& app, CommandRunner& chosen);   // keys version
 void AddOrderedCommands(CLI::App& app, CommandRunner& chosen);   // ordered ...
 void AddTransferCommands(CLI::App& app, CommandRunner& chosen);  // export import
 void AddProfileCommands(CLI::App& app, CommandRunner& chosen);   // profiles edit
+void AddRestoreCommands(CLI::App& app, CommandRunner& chosen);   // restore
 
 // --scope S, default "global".
 void AddScopeOption(CLI::App* command, std::string& scope);

@@ -4,6 +4,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -11,11 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "cli_context.h"
 #include "format.h"
+#include "import_checkpoint.h"
 #include "progress_bar.h"
 #include "transfer_format.h"
 
@@ -173,13 +176,28 @@ int RunExport(Context& ctx, const ExportArgs& args) {
 struct ImportArgs {
   std::string input = "-";
   bool if_absent = false;
+  bool resume = false;
+  double rate = 0;  // lines per second; 0: as fast as the store takes them
 };
 
-std::optional<std::uint64_t> RegularFileSize(std::FILE* file) {
+struct InputIdentity {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+// The size and modification time of a regular file; nullopt for a pipe or a terminal.
+std::optional<InputIdentity> RegularFileIdentity(std::FILE* file) {
   struct stat st {};
   if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  return static_cast<std::uint64_t>(st.st_size);
+  return InputIdentity{
+      static_cast<std::uint64_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
+
+// A checkpoint is rewritten after this many lines, or this long, whichever comes first. A crash
+// re-applies at most the lines since the last one (the same values again).
+constexpr std::int64_t kCheckpointLines = 200;
+constexpr auto kCheckpointInterval = std::chrono::seconds(1);
 
 // Errors that say the store itself is failing, not this one line: stop instead of repeating
 // the same failure for every remaining line.
@@ -189,6 +207,10 @@ bool StopsImport(const Status& status) {
 }
 
 int RunImport(Context& ctx, const ImportArgs& args) {
+  if (args.resume && args.input == "-") {
+    return ctx.Fail(InvalidArgumentError(
+        "import --resume needs --input FILE: standard input cannot be read again"));
+  }
   std::FILE* in = stdin;
   if (args.input != "-") {
     in = std::fopen(args.input.c_str(), "rb");
@@ -198,14 +220,56 @@ int RunImport(Context& ctx, const ImportArgs& args) {
     }
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in == stdin ? nullptr : in, &std::fclose);
+  const std::optional<InputIdentity> identity = RegularFileIdentity(in);
+
+  // A regular input file gets a checkpoint, so an interrupted import can resume after the last
+  // batch it applied instead of starting over.
+  std::optional<ImportCheckpoint> checkpoint;
+  const std::string checkpoint_path = CheckpointPathFor(args.input);
+  if (identity && args.input != "-") {
+    checkpoint = ImportCheckpoint{.input = args.input,
+                                  .input_size = identity->size,
+                                  .input_mtime_ns = identity->mtime_ns,
+                                  .store_uri = ctx.store_uri(),
+                                  .if_absent = args.if_absent};
+    auto saved = LoadCheckpoint(checkpoint_path);
+    if (!saved) return ctx.Fail(saved.error());
+    if (*saved && !args.resume) {
+      return ctx.Fail(
+          Status(StatusCode::kFailedPrecondition,
+                 "import: an interrupted import of " + args.input + " left " + checkpoint_path +
+                     " (lines 1-" + std::to_string((*saved)->line) +
+                     " applied); pass --resume to continue after them, or delete it to start over",
+                 ErrorDetail{0, "interrupted_import", "", "", std::to_string((*saved)->line)}));
+    }
+    if (*saved) {
+      if (Status same = CheckSameImport(**saved, *checkpoint); !same.ok()) return ctx.Fail(same);
+      checkpoint = **saved;
+      if (std::fseek(in, static_cast<long>(checkpoint->offset), SEEK_SET) != 0) {
+        return ctx.Fail(UnavailableError("import --resume: cannot seek " + args.input + ": " +
+                                         std::strerror(errno)));
+      }
+      ctx.Note("resuming the import of " + args.input + " after line " +
+               std::to_string(checkpoint->line));
+    }
+  }
   auto service = ctx.Service();
   if (!service) return ctx.Fail(service.error());
 
   std::int64_t written = 0, skipped = 0, failed = 0, line_number = 0;
   std::uint64_t bytes_read = 0;
+  if (checkpoint) {
+    written = checkpoint->written;
+    skipped = checkpoint->skipped;
+    failed = checkpoint->failed;
+    line_number = checkpoint->line;
+    bytes_read = checkpoint->offset;
+  }
   boost::json::array errors;
   std::optional<std::int64_t> aborted_at;
-  ProgressBar bar("imported", stderr, ProgressBar::StderrIsTerminal(), RegularFileSize(in));
+  std::optional<Status> checkpoint_failure;
+  ProgressBar bar("imported", stderr, ProgressBar::StderrIsTerminal(),
+                  identity ? std::optional<std::uint64_t>(identity->size) : std::nullopt);
   auto report = [&](const Status& status) {
     bar.Finish();  // a message must not share the line with the bar
     ++failed;
@@ -214,44 +278,76 @@ int RunImport(Context& ctx, const ImportArgs& args) {
     std::fwrite(text.data(), 1, text.size(), stderr);
     errors.emplace_back(boost::json::object{{"line", line_number}, {"error", status.ToString()}});
   };
+  // `done` holds the position and counts after the last line that was completely handled.
+  std::optional<ImportCheckpoint> done = checkpoint;
+  auto mark_done = [&] {
+    if (!done) return;
+    done->offset = bytes_read;
+    done->line = line_number;
+    done->written = written;
+    done->skipped = skipped;
+    done->failed = failed;
+  };
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  std::int64_t lines_since_checkpoint = 0;
+  auto save_checkpoint = [&] {
+    if (!done || checkpoint_failure) return;
+    checkpoint = done;
+    if (Status saved = SaveCheckpoint(checkpoint_path, *checkpoint); !saved.ok()) {
+      checkpoint_failure = saved;  // the import goes on; it just cannot be resumed
+    }
+    lines_since_checkpoint = 0;
+    last_checkpoint = std::chrono::steady_clock::now();
+  };
 
+  const auto started = std::chrono::steady_clock::now();
+  std::int64_t lines_this_run = 0;
   char* buffer = nullptr;
   std::size_t capacity = 0;
   for (;;) {
+    if (args.rate > 0) {  // paced: line n of this run starts no earlier than n / rate seconds in
+      std::this_thread::sleep_until(
+          started +
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double>(static_cast<double>(lines_this_run) / args.rate)));
+    }
     const ssize_t length = getline(&buffer, &capacity, in);
     if (length < 0) break;
     ++line_number;
+    ++lines_this_run;
     bytes_read += static_cast<std::uint64_t>(length);
     std::string_view line(buffer, static_cast<std::size_t>(length));
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line
-
-    auto record = ParseTransferLine(line);
-    if (!record) {
-      report(record.error());
-      continue;
-    }
-    auto store = (*service)->GetDataStore(record->store, record->scope);
-    if (!store) {
-      report(store.error());
-      continue;
-    }
-    SetOptions options{.user_ids = std::move(record->user_ids),
-                       .metadata = std::move(record->metadata)};
-    if (args.if_absent) options.condition = IfAbsent{};
-    auto info = store->Set(record->key, record->value, options);
-    if (info) {
-      ++written;
-    } else if (args.if_absent && info.error().code() == StatusCode::kAlreadyExists) {
-      ++skipped;
-    } else {
-      report(info.error());
-      if (StopsImport(info.error())) {
-        aborted_at = line_number;
-        break;
+    if (line.find_first_not_of(" \t") != std::string_view::npos) {  // not a blank line
+      auto record = ParseTransferLine(line);
+      auto store = record ? (*service)->GetDataStore(record->store, record->scope)
+                          : Result<DataStore>(Err(record.error()));
+      if (!store) {
+        report(store.error());
+      } else {
+        SetOptions options{.user_ids = std::move(record->user_ids),
+                           .metadata = std::move(record->metadata)};
+        if (args.if_absent) options.condition = IfAbsent{};
+        auto info = store->Set(record->key, record->value, options);
+        if (info) {
+          ++written;
+        } else if (args.if_absent && info.error().code() == StatusCode::kAlreadyExists) {
+          ++skipped;
+        } else {
+          report(info.error());
+          if (StopsImport(info.error())) {
+            aborted_at = line_number;  // not applied: the checkpoint stays before this line
+            break;
+          }
+        }
       }
     }
+    mark_done();
     bar.Update(written + skipped + failed, bytes_read);
+    if (++lines_since_checkpoint >= kCheckpointLines ||
+        std::chrono::steady_clock::now() - last_checkpoint >= kCheckpointInterval) {
+      save_checkpoint();
+    }
   }
   const bool read_failed = std::ferror(in) != 0;
   std::free(buffer);
@@ -260,6 +356,20 @@ int RunImport(Context& ctx, const ImportArgs& args) {
     ++failed;
     const std::string text = FormatError(UnavailableError(
         "import: reading " + args.input + " failed after line " + std::to_string(line_number)));
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+  const bool finished = !read_failed && !aborted_at;
+  if (checkpoint) {
+    if (finished) {
+      std::remove(checkpoint_path.c_str());  // done: nothing to resume
+    } else {
+      save_checkpoint();
+      ctx.Note("the import stopped after line " + std::to_string(checkpoint->line) +
+               "; run it again with --resume to continue");
+    }
+  }
+  if (checkpoint_failure) {
+    const std::string text = FormatError(*checkpoint_failure);
     std::fwrite(text.data(), 1, text.size(), stderr);
   }
 
@@ -303,6 +413,11 @@ void AddTransferCommands(CLI::App& app, CommandRunner& chosen) {
         ->capture_default_str();
     cmd->add_flag("--if-absent", args->if_absent,
                   "Skip keys that already have a value instead of overwriting them");
+    cmd->add_flag("--resume", args->resume,
+                  "Continue an interrupted import of FILE after the last line it applied");
+    cmd->add_option("--rate", args->rate,
+                    "Write at most N lines per second (spares a live database; default: no limit)")
+        ->check(CLI::NonNegativeNumber);
     cmd->callback(
         [args, &chosen] { chosen = [args](Context& ctx) { return RunImport(ctx, *args); }; });
   }

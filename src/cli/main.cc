@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   AddOrderedCommands(app, chosen);
   AddTransferCommands(app, chosen);
   AddProfileCommands(app, chosen);
+  AddRestoreCommands(app, chosen);
   AddDemoCommands(app, chosen);
 
   try {

@@ -280,7 +280,7 @@ void ProfileStore::EditImpl(std::string key, std::string edit_id, ProfileEdit ed
                             : edited->outcome == EditOutcome::kRefused ? edited->cause
                                                                        : Status::Ok());
         if (edited && edited->outcome == EditOutcome::kSent && !options.dry_run) {
-          core->PickUpInbox(key);  // a session of this process picks the edit up at once
+          core->PickUpInboxNow(key);  // a session of this process picks the edit up at once
         }
         done(std::move(edited));
       },

@@ -1,7 +1,7 @@
 // A ProfileStore with a migration plan, on every backend: V1 and V2 records load as V3 and are
 // stored at V3; a failing step, a newer record and a corrupt record refuse the start and leave the
 // record untouched; a newer record declared readable loads and keeps its own version; a rollback
-// to a V1 version is migrated before it is written.
+// to a V1 version is migrated before it is written; a view shows old data migrated.
 #include <gtest/gtest.h>
 
 #include <boost/asio/use_future.hpp>
@@ -199,6 +199,20 @@ TEST_P(ProfileMigrationTest, RollbackToAVersionWrittenBeforeTheMigrationsMigrate
   const json::value stored = Stored();
   EXPECT_EQ(stored.at("data"), (json::value{{"first", "Ann"}, {"last", "Lee"}, {"coins", 5}}));
   EXPECT_EQ(stored.at("meta").at("schema"), json::value(3));
+}
+
+TEST_P(ProfileMigrationTest, ViewShowsAnOldRecordMigratedWithoutWritingIt) {
+  PutRecord(R"({"name":"Ann Lee","gold":5})", R"("schema":1)");
+  const std::int64_t version = StoredVersion();
+  auto store = *ProfileStore::Open(service_, Options(PlayerPlan()));
+  auto view = store->View(key_);
+  ASSERT_TRUE(view.has_value()) << view.error();
+  ASSERT_TRUE(view->has_value());
+  EXPECT_EQ((*view)->data, (json::value{{"first", "Ann"}, {"last", "Lee"}, {"coins", 5}}));
+  EXPECT_EQ((*view)->schema_version, 3);
+  EXPECT_EQ((*view)->stored_schema_version, 1);
+  EXPECT_EQ(StoredVersion(), version);
+  EXPECT_EQ(Stored().at("meta").at("schema"), json::value(1));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, ProfileMigrationTest,

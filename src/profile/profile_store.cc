@@ -170,6 +170,15 @@ std::vector<std::shared_ptr<Profile>> ProfileStoreCore::ActiveProfiles() {
   return out;
 }
 
+void ProfileStoreCore::PickUpInboxNow(const std::string& key) {
+  for (auto& profile : ActiveProfiles()) {
+    if (profile->key() != key) continue;
+    boost::asio::post(profile->executor(), [profile] {
+      RequestSave(profile, SaveWaiter{false, EndReason::kManual, false, nullptr});
+    });
+  }
+}
+
 std::size_t ProfileStoreCore::ActiveCount() { return ActiveProfiles().size(); }
 
 void ProfileStoreCore::BeginShutdown() {
@@ -185,15 +194,6 @@ void ProfileStoreCore::BeginShutdown() {
 bool ProfileStoreCore::stopping() {
   std::lock_guard<std::mutex> lock(mu_);
   return shutting_down_ || closed_;
-}
-
-void ProfileStoreCore::PickUpInbox(const std::string& key) {
-  for (auto& profile : ActiveProfiles()) {
-    if (profile->key() != key) continue;
-    boost::asio::post(profile->executor(), [profile] {
-      RequestSave(profile, SaveWaiter{false, EndReason::kManual, false, nullptr});
-    });
-  }
 }
 
 void ProfileStoreCore::ReportOutcome(std::string_view operation, const std::string& key,
@@ -306,6 +306,7 @@ ProfileStore::ProfileStore(std::shared_ptr<internal::ProfileStoreCore> core)
 ProfileStore::~ProfileStore() { core_->Close(); }
 
 const std::string& ProfileStore::server_id() const { return core_->options().server_id; }
+const std::string& ProfileStore::name() const { return core_->options().name; }
 boost::asio::any_io_executor ProfileStore::io_executor() const { return core_->io_executor(); }
 std::size_t ProfileStore::active_sessions() const { return core_->ActiveCount(); }
 
@@ -324,8 +325,13 @@ void ProfileStore::ViewImpl(std::string key, std::optional<std::int64_t> version
           return;
         }
         auto& [record, info] = **read;
+        const int stored_schema = record.schema;
+        if (auto migrated = core->protocol().Migrate(record); !migrated.ok()) {
+          done(Err(migrated.WithContext("view " + key)));
+          return;
+        }
         ProfileView view{std::move(record.data), std::move(info), record.created, record.load_count,
-                         std::nullopt};
+                         std::nullopt,           record.schema,   stored_schema};
         if (record.session) {
           view.session = SessionInfo{record.session->owner, record.session->epoch,
                                      record.session->lease_until};
@@ -361,8 +367,7 @@ void ProfileStore::RollbackImpl(std::string key, std::int64_t version,
       [core, key, version, done] {
         auto rolled = core->protocol().Rollback(key, version);
         core->ReportOutcome("rollback", key, rolled ? Status::Ok() : rolled.error());
-        // Held by a live session: if it is ours, have it pick the rollback up now.
-        if (rolled && !*rolled) core->PickUpInbox(key);
+        if (rolled && !*rolled) core->PickUpInboxNow(key);  // held by a live session
         done(std::move(rolled));
       },
       [key, done] {
@@ -406,7 +411,7 @@ void ProfileStore::MessageImpl(std::string key, std::string id, boost::json::val
           done(sent.error());
           return;
         }
-        core->PickUpInbox(key);  // a session of this process picks the message up at once
+        core->PickUpInboxNow(key);  // a session of this process picks the message up at once
         done(Status::Ok());
       },
       [key, done] { done(FailedPreconditionError("message " + key + ": the store is closed")); });

@@ -98,6 +98,9 @@ class ProfileStoreCore {
   bool EndStart(const std::string& key, const std::shared_ptr<Profile>& started);
   void Forget(const std::string& key);
   std::vector<std::shared_ptr<Profile>> ActiveProfiles();
+  // A message was put in the inbox of `key` (a rollback, a restore): if this process holds the
+  // session, it saves now and so picks the message up, instead of at its next renewal.
+  void PickUpInboxNow(const std::string& key);
   std::size_t ActiveCount();
   void BeginShutdown();
   // Shutting down or closed: waiting starts give up.
@@ -112,9 +115,6 @@ class ProfileStoreCore {
   // A write of `key` was announced: wake a start waiting for it; a session holding it renews at
   // once, so it sees a release request now rather than at its next renewal.
   void OnChangeAnnounced(const EntryKey& key);
-
-  // A session of this process holding `key` saves now, so it picks up a message just sent.
-  void PickUpInbox(const std::string& key);
 
   // Feeds the error event and the critical-state detector. Any thread.
   void ReportOutcome(std::string_view operation, const std::string& key, const Status& status);

@@ -57,13 +57,17 @@ Result<ProfileRecord> SessionProtocol::RecordOrNew(const UpdateContext& context)
   return record;
 }
 
+Status SessionProtocol::Migrate(ProfileRecord& record) const {
+  if (!options_.migrations || record.schema == options_.schema) return Status::Ok();
+  auto migrated = options_.migrations->Migrate(record.data, {record.schema, record.readable_by});
+  if (!migrated) return migrated.error();  // the data is as it was stored
+  record.schema = migrated->version_to_store;
+  record.readable_by = migrated->readable_by_to_store;
+  return Status::Ok();
+}
+
 Status SessionProtocol::PrepareLoadedData(ProfileRecord& record) const {
-  if (options_.migrations && record.schema != options_.schema) {
-    auto migrated = options_.migrations->Migrate(record.data, {record.schema, record.readable_by});
-    if (!migrated) return migrated.error();  // the data is as it was stored
-    record.schema = migrated->version_to_store;
-    record.readable_by = migrated->readable_by_to_store;
-  }
+  HOLDFAST_RETURN_IF_ERROR(Migrate(record));
   if (!options_.data_schema) return Status::Ok();
   ReconcileWithTemplate(record.data, options_.template_data);
   Status invalid = options_.data_schema->Validate(record.data);
@@ -468,51 +472,6 @@ Result<bool> SessionProtocol::Remove(std::string_view key) {
     if (removed.error().code() != StatusCode::kFailedPrecondition) return Err(removed.error());
   }
   return Err(AbortedError("remove " + std::string(key) + ": the profile kept changing"));
-}
-
-Result<bool> SessionProtocol::Rollback(std::string_view key, std::int64_t version) {
-  auto past = Read(key, version);
-  if (!past) return Err(past.error());
-  if (!*past) {
-    return Err(NotFoundError("rollback " + std::string(key) + ": version " +
-                             std::to_string(version) + " is not kept"));
-  }
-  // The past version may predate migrations: bring it to the current version (and through the
-  // schema) first, or the record would carry old-shaped data under the current version stamp.
-  ProfileRecord past_record = std::move((*past)->first);
-  if (auto status = PrepareLoadedData(past_record); !status.ok()) {
-    return Err(status.WithContext("rollback " + std::string(key) + " to version " +
-                                  std::to_string(version)));
-  }
-  const json::value data = std::move(past_record.data);
-  bool direct = false;
-  Status refused;
-  const std::string message_id = "holdfast-rollback-" + std::to_string(version) + "-" +
-                                 std::to_string(ToUnixMillis(clock_->Now()));
-  auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
-    refused = Status::Ok();
-    if (context.current == nullptr) {
-      refused = NotFoundError("rollback " + std::string(key) + ": the profile was removed");
-      return CancelUpdate{};
-    }
-    auto record = DecodeProfileRecord(*context.current, options_.schema);
-    if (!record) {
-      refused = record.error();
-      return CancelUpdate{};
-    }
-    direct = !record->session || record->session->lease_until <= context.now;
-    if (direct) {
-      record->data = data;
-      record->session.reset();  // an expired lock goes with it
-    } else {
-      record->inbox.push_back(
-          InboxMessage{message_id, json::object{{kRollbackField, data}}, context.now});
-    }
-    return WriteValue{EncodeProfileRecord(*record), std::nullopt, std::nullopt};
-  });
-  if (!result) return Err(result.error());
-  if (!refused.ok()) return Err(refused);
-  return direct;
 }
 
 }  // namespace holdfast::profile_internal

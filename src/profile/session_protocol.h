@@ -76,6 +76,17 @@ struct Saved {
 
 enum class MessageState { kPending, kProcessed, kUnknown };
 
+// How a past version was written back (Rollback, RestoreToTime).
+enum class WriteBackOutcome { kUnchanged, kWritten, kSentToSession, kRecreated };
+
+// What RestoreToTime did, or in a dry run would do.
+struct RestoreDecision {
+  enum class Kind { kUnchanged, kWritten, kSentToSession, kRecreated, kRemoved, kAbsentThen };
+  Kind kind = Kind::kUnchanged;
+  std::int64_t version = 0;  // the version restored (0 when absent at the time)
+  Timestamp version_time{};  // when that version was written
+};
+
 // One start's progress through the wait for a held lock: the state behind Acquire's poll loop,
 // kept by the caller so that the wait can be driven step by step (ProfileStore waits on a timer
 // between steps instead of holding a thread). Not shared between threads.
@@ -158,6 +169,10 @@ class SessionProtocol {
   Result<std::optional<std::pair<ProfileRecord, KeyInfo>>> Read(
       std::string_view key, std::optional<std::int64_t> version = std::nullopt);
 
+  // Brings a decoded record's data to the store's current schema version with its migration
+  // plan (no-op without one, or when already there). On failure the record is as it was.
+  Status Migrate(ProfileRecord& record) const;
+
   // Deletes a profile that no live session holds (kFailedPrecondition naming the holder
   // otherwise). Returns false when there was nothing to delete.
   Result<bool> Remove(std::string_view key);
@@ -175,7 +190,19 @@ class SessionProtocol {
   Result<EditResult> Edit(std::string_view key, std::string_view edit_id, const ProfileEdit& edit,
                           bool dry_run);
 
+  // Point-in-time restore of one profile (session_restore.cc): brings it back to the newest
+  // version kept at or before `at`, through WriteBack below. A profile absent at `at` is left
+  // as it is, or removed with `remove_if_absent` (never under a live lock). A dry run reads only.
+  Result<RestoreDecision> RestoreToTime(std::string_view key, Timestamp at, bool remove_if_absent,
+                                        bool dry_run);
+
  private:
+  // Writes past `version`'s data back (migrated and validated first): directly when no live
+  // session holds the profile (an expired lock goes with it), through the holder's inbox when
+  // one does, as a new record when the profile was removed since. With `skip_if_same`, a
+  // profile whose data already equals it is left untouched (kUnchanged).
+  Result<WriteBackOutcome> WriteBack(std::string_view key, std::int64_t version, bool skip_if_same,
+                                     bool dry_run);
   enum class Outcome { kTaken, kHeld, kRequested };
   Result<Outcome> TryAcquire(std::string_view key, bool steal, bool fail_if_held,
                              Acquired& acquired);

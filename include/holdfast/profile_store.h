@@ -25,6 +25,7 @@
 #include "holdfast/key_info.h"
 #include "holdfast/migration.h"
 #include "holdfast/profile.h"
+#include "holdfast/profile_edit.h"
 #include "holdfast/profile_options.h"
 #include "holdfast/schema.h"
 #include "holdfast/status.h"
@@ -288,6 +289,31 @@ class ProfileStore {
   Status Message(std::string key, std::string id, boost::json::value body);
   Result<MessageState> GetMessageState(std::string key, std::string id);
 
+  // Applies declared edit `edit_id` (1..48 of [A-Za-z0-9_.:-]) to one profile; see
+  // holdfast/profile_edit.h for the outcomes and docs/bulk-edits.md. Not held by a live session:
+  // one conditional write brings the data to the store's current version (migrations), applies
+  // the edit, validates it with the store's schema and records the id in the record's
+  // applied_edits. Held: the edit is sent to the holder's inbox, and that session applies it
+  // (filter re-checked, its schema validating) and commits it with the id in one save. Nothing is
+  // ever written under a live lock; an id already applied is kAlreadyApplied. A dry run writes
+  // nothing. Refusals are outcomes (kRefused with the cause, nothing written); the Result is an
+  // error for a bad id or edit (kInvalidArgument) and for backend failures.
+  // Completion: void(Result<EditResult>).
+  template <typename Token>
+  auto AsyncEdit(std::string key, std::string edit_id, ProfileEdit edit, EditOptions options,
+                 Token&& token) {
+    return internal::InitiateAsync<Result<EditResult>>(
+        io_executor(), std::forward<Token>(token),
+        [this, key = std::move(key), edit_id = std::move(edit_id), edit = std::move(edit),
+         options](auto done) mutable {
+          EditImpl(std::move(key), std::move(edit_id), std::move(edit), options, done);
+        });
+  }
+  Result<EditResult> Edit(std::string key, std::string edit_id, ProfileEdit edit,
+                          EditOptions options = {});
+  // One page of the keys of the store's profiles (blocking; for tools that walk every profile).
+  Result<KeyPage> ListKeys(const ListKeysOptions& options = {});
+
   // Atomically moves value between two profiles active in this store with the same owner
   // executor: `trade` runs on that executor, then both records commit in one fenced atomic
   // write. Acknowledged (Status OK) only after that commit; on failure both profiles' data is
@@ -333,6 +359,8 @@ class ProfileStore {
                  std::function<void(Result<EraseReport>)> done);
   void MessageImpl(std::string key, std::string id, boost::json::value body,
                    std::function<void(Status)> done);
+  void EditImpl(std::string key, std::string edit_id, ProfileEdit edit, EditOptions options,
+                std::function<void(Result<EditResult>)> done);
   void TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile> b, TradeFunction trade,
                  std::function<void(Status)> done);
   void ShutdownImpl(std::chrono::milliseconds deadline, std::function<void(ShutdownReport)> done);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   AddListingCommands(app, chosen);
   AddOrderedCommands(app, chosen);
   AddTransferCommands(app, chosen);
+  AddProfileCommands(app, chosen);
   AddRestoreCommands(app, chosen);
   AddGdprCommands(app, chosen);
   AddDemoCommands(app, chosen);

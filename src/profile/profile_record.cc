@@ -1,5 +1,6 @@
 #include "profile_record.h"
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -121,7 +122,29 @@ Result<ProfileRecord> DecodeProfileRecord(json::value&& stored, int max_schema) 
       record.processed.emplace_back(id.get_string());
     }
   }
+  if (const json::value* applied = meta.if_contains("applied_edits")) {
+    if (!applied->is_array()) return Err(Malformed("bad applied_edits list"));
+    for (const json::value& id : applied->get_array()) {
+      if (!id.is_string()) return Err(Malformed("bad applied edit id"));
+      record.applied_edits.emplace_back(id.get_string());
+    }
+  }
   return record;
+}
+
+void AddAppliedEdit(ProfileRecord& record, const std::string& id) {
+  if (HasAppliedEdit(record, id)) return;
+  record.applied_edits.push_back(id);
+  if (record.applied_edits.size() > kAppliedEditsMemory) {
+    record.applied_edits.erase(
+        record.applied_edits.begin(),
+        record.applied_edits.end() - static_cast<std::ptrdiff_t>(kAppliedEditsMemory));
+  }
+}
+
+bool HasAppliedEdit(const ProfileRecord& record, std::string_view id) {
+  return std::find(record.applied_edits.begin(), record.applied_edits.end(), id) !=
+         record.applied_edits.end();
 }
 
 json::value EncodeProfileRecord(const ProfileRecord& record) {
@@ -152,6 +175,11 @@ json::value EncodeProfileRecord(const ProfileRecord& record) {
   json::array processed;
   for (const auto& id : record.processed) processed.emplace_back(id);
   meta["processed"] = std::move(processed);
+  if (!record.applied_edits.empty()) {  // absent when empty: older records stay byte-identical
+    json::array applied;
+    for (const auto& id : record.applied_edits) applied.emplace_back(id);
+    meta["applied_edits"] = std::move(applied);
+  }
   return json::object{{"data", record.data}, {"meta", std::move(meta)}};
 }
 

@@ -5,16 +5,19 @@
 //    "meta": {"format": 1, "schema": S, "created": ms, "load_count": n,
 //             "session": {"owner": id, "epoch": e, "lease_until": ms} | null,
 //             "request": {"by": id, "at": ms} | null,
-//             "inbox": [{"id": .., "body": .., "sent": ms}], "processed": [ids, oldest first]}}
+//             "inbox": [{"id": .., "body": .., "sent": ms}], "processed": [ids, oldest first],
+//             "applied_edits": [edit ids, oldest first]}}   (absent in older records: none)
 //
 // Internal header. Values; thread safety as for any value type.
 #ifndef HOLDFAST_SRC_PROFILE_PROFILE_RECORD_H_
 #define HOLDFAST_SRC_PROFILE_PROFILE_RECORD_H_
 
 #include <boost/json/value.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "holdfast/clock.h"
@@ -28,6 +31,14 @@ inline constexpr int kRecordFormat = 1;
 // session: the library applies it (data replaced, message processed, one save) before any
 // user handler sees the inbox.
 inline constexpr const char* kRollbackField = "$holdfast_rollback";
+
+// An inbox message whose body is {kEditField: {"id": edit id, "edit": ProfileEdit JSON,
+// "schema": the sender's schema version}} is a declared edit sent through the live session: the
+// library applies it like a rollback, and commits the edit id into applied_edits in the same save.
+inline constexpr const char* kEditField = "$holdfast_edit";
+// How many applied edit ids a record remembers (oldest dropped): a rerun of an edit whose id was
+// pushed out by this many later edits of the same profile is no longer recognised.
+inline constexpr std::size_t kAppliedEditsMemory = 64;
 
 struct SessionLock {
   std::string owner;  // the server id holding the session
@@ -59,7 +70,14 @@ struct ProfileRecord {
   std::optional<ReleaseRequest> request;
   std::vector<InboxMessage> inbox;
   std::vector<std::string> processed;  // ids of handled messages, oldest first, bounded
+  // Ids of the declared edits applied to this record, oldest first, at most kAppliedEditsMemory.
+  // Written in the same write as each edit's effect: the exactly-once of bulk edits.
+  std::vector<std::string> applied_edits;
 };
+
+// Appends `id` to record.applied_edits (once), dropping the oldest past kAppliedEditsMemory.
+void AddAppliedEdit(ProfileRecord& record, const std::string& id);
+bool HasAppliedEdit(const ProfileRecord& record, std::string_view id);
 
 // Decodes a stored record. A malformed record is kDataLoss; a record of a newer format, or of a
 // schema above `max_schema` that does not declare itself readable by it (readable_by in

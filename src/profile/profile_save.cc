@@ -45,7 +45,8 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
 
 void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> batch,
              Result<profile_internal::Saved> result, std::optional<std::string> snapshot,
-             std::vector<std::string> processed, bool wrote_user_ids, const Status& refused) {
+             std::vector<std::string> processed, std::vector<std::string> edits,
+             bool wrote_user_ids, const Status& refused) {
   ProfileState& s = ProfileAccess::State(*profile);
   s.save_in_flight = false;
   const bool release = std::any_of(batch.begin(), batch.end(), [](auto& w) { return w.release; });
@@ -64,6 +65,9 @@ void OnSaved(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> ba
     }
     std::erase_if(s.processed_unsaved, [&](const std::string& id) {
       return std::find(processed.begin(), processed.end(), id) != processed.end();
+    });
+    std::erase_if(s.edits_unsaved, [&](const std::string& id) {
+      return std::find(edits.begin(), edits.end(), id) != edits.end();
     });
     if (wrote_user_ids) s.user_ids_dirty = false;
     s.info = result->info;
@@ -139,7 +143,11 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
     }
   }
   std::vector<std::string> processed;
-  if (refused.ok()) processed = s.processed_unsaved;
+  std::vector<std::string> edits;  // commit only with the data holding their effects
+  if (refused.ok()) {
+    processed = s.processed_unsaved;
+    edits = s.edits_unsaved;
+  }
   std::optional<std::vector<std::int64_t>> user_ids;
   if (s.user_ids_dirty) user_ids = s.user_ids;
   s.save_in_flight = true;
@@ -151,21 +159,23 @@ void DoSave(const std::shared_ptr<Profile>& profile, std::vector<SaveWaiter> bat
   auto finish = [profile, owner, refused](
                     std::vector<SaveWaiter> done_batch, Result<profile_internal::Saved> r,
                     std::optional<std::string> saved_snapshot,
-                    std::vector<std::string> saved_processed, bool wrote_user_ids) {
+                    std::vector<std::string> saved_processed, std::vector<std::string> saved_edits,
+                    bool wrote_user_ids) {
     boost::asio::post(owner, [profile, b = std::move(done_batch), r = std::move(r),
                               sn = std::move(saved_snapshot), p = std::move(saved_processed),
-                              wrote_user_ids, refused]() mutable {
-      OnSaved(profile, std::move(b), std::move(r), std::move(sn), std::move(p), wrote_user_ids,
-              refused);
+                              e = std::move(saved_edits), wrote_user_ids, refused]() mutable {
+      OnSaved(profile, std::move(b), std::move(r), std::move(sn), std::move(p), std::move(e),
+              wrote_user_ids, refused);
     });
   };
   auto shared_batch = std::make_shared<std::vector<SaveWaiter>>(std::move(batch));
-  core->SubmitSave(PendingSave{
-      key, id, std::move(bytes), processed, user_ids, release,
-      [shared_batch, finish, snapshot, processed,
-       wrote_user_ids = user_ids.has_value()](Result<profile_internal::Saved> saved) {
-        finish(std::move(*shared_batch), std::move(saved), snapshot, processed, wrote_user_ids);
-      }});
+  core->SubmitSave(
+      PendingSave{key, id, std::move(bytes), processed, user_ids, release, edits,
+                  [shared_batch, finish, snapshot, processed, edits,
+                   wrote_user_ids = user_ids.has_value()](Result<profile_internal::Saved> saved) {
+                    finish(std::move(*shared_batch), std::move(saved), snapshot, processed, edits,
+                           wrote_user_ids);
+                  }});
 }
 
 }  // namespace
@@ -196,6 +206,13 @@ void DeliverInbox(const std::shared_ptr<Profile>& profile) {
     const auto* rollback = body ? body->if_contains(profile_internal::kRollbackField) : nullptr;
     if (rollback != nullptr) {
       s.data = *rollback;  // a rollback sent through this session
+      s.delivered.insert(message.id);
+      s.processed_unsaved.push_back(message.id);
+      handled_any = true;
+      continue;
+    }
+    if (const auto* edit = body ? body->if_contains(profile_internal::kEditField) : nullptr) {
+      (void)ApplyEditMessage(profile, *edit);  // a declared edit sent through this session
       s.delivered.insert(message.id);
       s.processed_unsaved.push_back(message.id);
       handled_any = true;

@@ -139,6 +139,7 @@ class PendingStart : public std::enable_shared_from_this<PendingStart> {
     state->lease_until = acquired.record.session->lease_until;
     state->user_ids = acquired.info.user_ids;
     state->inbox = acquired.record.inbox;
+    state->applied_edits = acquired.record.applied_edits;
     auto profile = ProfileAccess::Make(std::move(state));
     if (!core_->EndStart(key_, profile)) {
       // Shutdown began while this start was taking the lock: it would not be released.

@@ -122,6 +122,7 @@ void ProfileStoreCore::DrainSaves() {
       request.processed_messages = batch[i].processed_messages;
       request.user_ids = batch[i].user_ids;
       request.release = batch[i].release;
+      request.applied_edits = batch[i].applied_edits;
       item_of.push_back(items.size());
       items.push_back({batch[i].key, batch[i].id, std::move(request)});
     }
@@ -410,14 +411,7 @@ void ProfileStore::MessageImpl(std::string key, std::string id, boost::json::val
           done(sent.error());
           return;
         }
-        // A session of this process picks the message up at once.
-        for (auto& profile : core->ActiveProfiles()) {
-          if (profile->key() != key) continue;
-          boost::asio::post(profile->executor(), [profile] {
-            internal::RequestSave(profile,
-                                  internal::SaveWaiter{false, EndReason::kManual, false, nullptr});
-          });
-        }
+        core->PickUpInboxNow(key);  // a session of this process picks the message up at once
         done(Status::Ok());
       },
       [key, done] { done(FailedPreconditionError("message " + key + ": the store is closed")); });

@@ -50,6 +50,8 @@ struct ProfileState {
   std::vector<profile_internal::InboxMessage> inbox;  // pending as last seen
   std::set<std::string> delivered;                    // handled this session
   std::vector<std::string> processed_unsaved;         // handled, not yet committed
+  std::vector<std::string> applied_edits;             // edit ids in `data` (stored + applied)
+  std::vector<std::string> edits_unsaved;             // applied here, not yet committed
   bool ending = false;
   bool trading = false;
   bool save_in_flight = false;
@@ -67,6 +69,7 @@ struct PendingSave {
   std::vector<std::string> processed_messages;
   std::optional<std::vector<std::int64_t>> user_ids;
   bool release = false;
+  std::vector<std::string> applied_edits;
   std::function<void(Result<profile_internal::Saved>)> done;  // called on an I/O thread
 };
 
@@ -157,6 +160,12 @@ void RunWhenIdle(const std::shared_ptr<Profile>& profile, std::function<void()> 
 // request and releases. Owner executor.
 void RenewOnAnnouncement(const std::shared_ptr<Profile>& profile);
 void FinishTrade(const std::shared_ptr<Profile>& profile);
+// Applies the body of a "$holdfast_edit" inbox message to the session's data (profile_edit.cc):
+// true when the data changed (the id is then in edits_unsaved). An edit outside the filter, or
+// one that cannot apply (malformed, other schema version, bad target, fails the schema), changes
+// nothing; a refusal is reported through on_error. Either way the message counts as handled, so
+// one bad edit never blocks the inbox. Owner executor.
+bool ApplyEditMessage(const std::shared_ptr<Profile>& profile, const boost::json::value& body);
 // Ends the session without writing anything more (reason kLost): for when this process can no
 // longer know what is stored. The lock expires with its lease.
 void AbandonSession(const std::shared_ptr<Profile>& profile, const Status& cause);

@@ -21,19 +21,25 @@ profile_internal::SaveRequest Snapshot(ProfileState& s, std::string& bytes) {
   profile_internal::SaveRequest request;
   bytes = SerializeJson(s.data);
   request.processed_messages = s.processed_unsaved;
+  request.applied_edits = s.edits_unsaved;  // edits handled since: committed with their effects
   if (s.user_ids_dirty) request.user_ids = s.user_ids;
   return request;
 }
 
 void Apply(const std::shared_ptr<Profile>& profile, const profile_internal::Saved& saved,
-           std::string snapshot, const std::vector<std::string>& processed, bool wrote_user_ids) {
+           std::string snapshot, const profile_internal::SaveRequest& request) {
+  const std::vector<std::string>& processed = request.processed_messages;
+  const std::vector<std::string>& edits = request.applied_edits;
   ProfileState& s = ProfileAccess::State(*profile);
   s.last_saved = std::move(snapshot);
   s.last_data_save = std::chrono::steady_clock::now();
   std::erase_if(s.processed_unsaved, [&](const std::string& id) {
     return std::find(processed.begin(), processed.end(), id) != processed.end();
   });
-  if (wrote_user_ids) s.user_ids_dirty = false;
+  std::erase_if(s.edits_unsaved, [&](const std::string& id) {
+    return std::find(edits.begin(), edits.end(), id) != edits.end();
+  });
+  if (request.user_ids.has_value()) s.user_ids_dirty = false;
   s.info = saved.info;
   s.lease_until = saved.lease_until;
   s.inbox = saved.inbox;
@@ -170,10 +176,8 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
             }
             ProfileAccess::State(*a).trading = false;
             ProfileAccess::State(*b).trading = false;
-            Apply(a, committed->first, std::move(*snapshot_a), request_a.processed_messages,
-                  request_a.user_ids.has_value());
-            Apply(b, committed->second, std::move(*snapshot_b), request_b.processed_messages,
-                  request_b.user_ids.has_value());
+            Apply(a, committed->first, std::move(*snapshot_a), request_a);
+            Apply(b, committed->second, std::move(*snapshot_b), request_b);
             ProfileAccess::State(*a).trading = true;  // FinishTrade clears and resumes saves
             ProfileAccess::State(*b).trading = true;
             internal::FinishTrade(a);

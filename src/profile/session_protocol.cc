@@ -259,6 +259,7 @@ Result<json::value> SessionProtocol::ApplySave(std::string_view key, const Sessi
   if (!Fenced(record, id)) return Err(SessionLostError(key, LostReason(record)));
   if (request.data) record.data = *request.data;
   MarkProcessed(record, request.processed_messages, options_.processed_memory);
+  for (const std::string& edit_id : request.applied_edits) AddAppliedEdit(record, edit_id);
   saved.release_requested = record.request && record.request->by != id.owner &&
                             record.request->at + options_.lease > context.now;
   if (request.release) {

@@ -21,6 +21,7 @@
 #include "holdfast/data_store.h"
 #include "holdfast/data_store_service.h"
 #include "holdfast/migration.h"
+#include "holdfast/profile_edit.h"
 #include "holdfast/profile_options.h"
 #include "holdfast/schema.h"
 #include "holdfast/status.h"
@@ -63,6 +64,7 @@ struct SaveRequest {
   std::vector<std::string> processed_messages;  // handled since the last save
   std::optional<std::vector<std::int64_t>> user_ids;
   bool release = false;
+  std::vector<std::string> applied_edits;  // edit ids whose effects this data holds
 };
 
 struct Saved {
@@ -208,6 +210,14 @@ class SessionProtocol {
   // holder's later saves cannot undo it). Returns true when written directly.
   Result<bool> Rollback(std::string_view key, std::int64_t version);
 
+  // Applies declared edit `edit_id` to one profile (profile_edit.cc; outcomes in
+  // holdfast/profile_edit.h). Not held: one conditional write migrates, edits, validates and
+  // adds the id to applied_edits (an expired lock is cleared, as Rollback does). Held by a live
+  // session: the edit goes to its inbox as message EditMessageId(edit_id), which that session
+  // applies. `dry_run` reads only. kInvalidArgument for a bad id or edit; backend errors as is.
+  Result<EditResult> Edit(std::string_view key, std::string_view edit_id, const ProfileEdit& edit,
+                          bool dry_run);
+
   // Point-in-time restore of one profile (session_restore.cc): brings it back to the newest
   // version kept at or before `at`, through WriteBack below. A profile absent at `at` is left
   // as it is, or removed with `remove_if_absent` (never under a live lock). A dry run reads only.
@@ -234,6 +244,11 @@ class SessionProtocol {
   // The stored record, or a new one from the template when the key is absent.
   Result<ProfileRecord> RecordOrNew(const UpdateContext& context) const;
   // The fenced save of one record as read: the record to write, or why not.
+  // Edit's decision for one decoded record at backend time `now`: fills `result`, and returns
+  // the record to write (nullopt: write nothing).
+  std::optional<ProfileRecord> DecideEdit(ProfileRecord record, Timestamp now,
+                                          const std::string& edit_id, const ProfileEdit& edit,
+                                          EditResult& result) const;
   Result<boost::json::value> ApplySave(std::string_view key, const SessionId& id,
                                        const SaveRequest& request, const UpdateContext& context,
                                        Saved& saved) const;
@@ -243,6 +258,9 @@ class SessionProtocol {
   ProtocolOptions options_;
   std::shared_ptr<Clock> clock_;
 };
+
+// The inbox message id that carries edit `edit_id` to a live session.
+std::string EditMessageId(std::string_view edit_id);
 
 // The status a fence failure carries.
 Status SessionLostError(std::string_view key, std::string_view why);

@@ -69,9 +69,10 @@ void AddEntryCommands(CLI::App& app, CommandRunner& chosen);     // stores get s
 void AddListingCommands(CLI::App& app, CommandRunner& chosen);   // keys versions
 void AddOrderedCommands(CLI::App& app, CommandRunner& chosen);   // ordered ...
 void AddTransferCommands(CLI::App& app, CommandRunner& chosen);  // export import
-void AddProfileCommands(CLI::App& app, CommandRunner& chosen);   // profiles edit
-void AddRestoreCommands(CLI::App& app, CommandRunner& chosen);   // restore
-void AddGdprCommands(CLI::App& app, CommandRunner& chosen);      // gdpr find export erase
+void AddProfileCommands(CLI::App& app, CommandRunner& chosen);   // profiles edit, restore
+// `restore`, on the `profiles` group.
+void AddRestoreCommands(CLI::App& profiles, CommandRunner& chosen);
+void AddGdprCommands(CLI::App& app, CommandRunner& chosen);  // gdpr find export erase
 
 // --scope S, default "global".
 void AddScopeOption(CLI::App* command, std::string& scope);

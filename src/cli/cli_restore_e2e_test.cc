@@ -1,5 +1,5 @@
-// holdfast restore, end to end on a SQLite file: one profile and a whole store go back to a
-// time; a dry run writes nothing; bad input is refused before anything is written.
+// holdfast profiles restore, end to end on a SQLite file: one profile and a whole store go back to
+// a time; a dry run writes nothing; bad input is refused before anything is written.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -34,10 +34,10 @@ TEST_F(CliRestoreTest, OneProfileGoesBackToItsVersionAtTheTime) {
   const std::string at = std::to_string(WrittenAt("p1", 1));
   Ok({"set", "profiles", "p1", Record(99)});
 
-  EXPECT_THAT(Ok({"restore", "profiles", "p1", "--at", at, "--dry-run"}),
+  EXPECT_THAT(Ok({"profiles", "restore", "profiles", "p1", "--at", at, "--dry-run"}),
               HasSubstr("would restore p1: restored (version 1"));
   EXPECT_EQ(Coins("p1"), 99);
-  const auto done = Json(Ok({"--json", "restore", "profiles", "p1", "--at", at}));
+  const auto done = Json(Ok({"--json", "profiles", "restore", "profiles", "p1", "--at", at}));
   EXPECT_EQ(done.at("outcome").as_string(), "restored");
   EXPECT_EQ(done.at("version").as_int64(), 1);
   EXPECT_EQ(Coins("p1"), 10);
@@ -50,12 +50,12 @@ TEST_F(CliRestoreTest, WholeStoreRestoreReportsEveryOutcome) {
   Ok({"set", "profiles", "a", Record(100)});
   Ok({"set", "profiles", "c", Record(3)});
 
-  const auto dry = Json(Ok({"--json", "restore", "profiles", "--at", at, "--dry-run"}));
+  const auto dry = Json(Ok({"--json", "profiles", "restore", "profiles", "--at", at, "--dry-run"}));
   EXPECT_EQ(dry.at("keys").as_int64(), 3);
   EXPECT_EQ(dry.at("outcomes").at("restored").as_int64(), 1);
   EXPECT_EQ(Coins("a"), 100);  // nothing written
 
-  const std::string text = Ok({"restore", "profiles", "--at", at, "--remove-later"});
+  const std::string text = Ok({"profiles", "restore", "profiles", "--at", at, "--remove-later"});
   EXPECT_THAT(text, HasSubstr("a: restored (version 1"));
   EXPECT_THAT(text, HasSubstr("c: removed"));
   EXPECT_THAT(text, HasSubstr("3 keys"));
@@ -66,14 +66,14 @@ TEST_F(CliRestoreTest, WholeStoreRestoreReportsEveryOutcome) {
 
 TEST_F(CliRestoreTest, BadInputIsRefusedAndNothingIsWritten) {
   Ok({"set", "profiles", "p1", Record(10)});
-  RunResult bad_time = Run({"restore", "profiles", "p1", "--at", "yesterday"});
+  RunResult bad_time = Run({"profiles", "restore", "profiles", "p1", "--at", "yesterday"});
   EXPECT_EQ(bad_time.exit_code, 2);
   EXPECT_THAT(bad_time.err, HasSubstr("yesterday"));
   // Not a profile record: reported as the corrupt record it is, and left alone.
   Ok({"set", "profiles", "plain", "5"});
   const std::string at = std::to_string(WrittenAt("plain", 1));
   Ok({"set", "profiles", "plain", "6"});
-  RunResult not_profile = Run({"restore", "profiles", "plain", "--at", at});
+  RunResult not_profile = Run({"profiles", "restore", "profiles", "plain", "--at", at});
   EXPECT_EQ(not_profile.exit_code, 1);
   EXPECT_THAT(not_profile.err, HasSubstr("DATA_LOSS"));
   EXPECT_EQ(Json(Ok({"--json", "get", "profiles", "plain"})).as_int64(), 6);

@@ -169,6 +169,7 @@ int RunEdit(Context& ctx, const EditArgs& args) {
 void AddProfileCommands(CLI::App& app, CommandRunner& chosen) {
   CLI::App* group = app.add_subcommand("profiles", "Work on the profiles of a ProfileStore");
   group->require_subcommand(1);
+  AddRestoreCommands(*group, chosen);
   auto args = std::make_shared<EditArgs>();
   CLI::App* cmd = group->add_subcommand(
       "edit",

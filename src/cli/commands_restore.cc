@@ -1,4 +1,4 @@
-// restore: point-in-time restore of one profile or of a whole profile store.
+// profiles restore: point-in-time restore of one profile or of a whole profile store.
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
@@ -137,9 +137,9 @@ int RunRestore(Context& ctx, const RestoreArgs& args) {
 
 }  // namespace
 
-void AddRestoreCommands(CLI::App& app, CommandRunner& chosen) {
+void AddRestoreCommands(CLI::App& profiles, CommandRunner& chosen) {
   auto args = std::make_shared<RestoreArgs>();
-  CLI::App* cmd = app.add_subcommand(
+  CLI::App* cmd = profiles.add_subcommand(
       "restore",
       "Bring a profile (or every profile of a profile store) back to its newest version kept "
       "at or before --at; a live profile gets it through its session");

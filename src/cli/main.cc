@@ -36,7 +36,6 @@ int main(int argc, char** argv) {
   AddOrderedCommands(app, chosen);
   AddTransferCommands(app, chosen);
   AddProfileCommands(app, chosen);
-  AddRestoreCommands(app, chosen);
   AddGdprCommands(app, chosen);
   AddDemoCommands(app, chosen);
 

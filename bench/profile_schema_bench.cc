@@ -123,6 +123,22 @@ void RunPaired(benchmark::State& state, std::vector<PairedVariant>& variants) {
   }
 }
 
+// The variant "<target>" or "<target>+schema" of a schema benchmark, and its own store.
+struct SchemaVariant {
+  PairedVariant variant;
+  Result<std::shared_ptr<ProfileStore>> store;
+};
+
+SchemaVariant MakeSchemaVariant(benchmark::State& state, const Shared& shared, const Target& target,
+                                const std::string& bench, const BenchDocument& doc,
+                                bool with_schema) {
+  PairedVariant variant = MakeVariant(state, bench, target.label + (with_schema ? "+schema" : ""));
+  auto store =
+      OpenStore(target, StoreName(bench, variant.name), doc.value,
+                with_schema ? std::optional<Schema>(shared.schema) : std::nullopt, std::nullopt);
+  return {std::move(variant), std::move(store)};
+}
+
 // profile/StartEndSchema/<size>: start + end with and without the schema.
 void RunStartEndSchema(benchmark::State& state, BenchEnvironment& env, Shared& shared,
                        const std::string& bench, const BenchDocument& doc) {
@@ -131,11 +147,7 @@ void RunStartEndSchema(benchmark::State& state, BenchEnvironment& env, Shared& s
   std::vector<PairedVariant> variants;
   for (const Target& target : shared.targets) {
     for (bool with_schema : {false, true}) {
-      PairedVariant variant =
-          MakeVariant(state, bench, target.label + (with_schema ? "+schema" : ""));
-      auto store = OpenStore(target, StoreName(bench, variant.name), doc.value,
-                             with_schema ? std::optional<Schema>(shared.schema) : std::nullopt,
-                             std::nullopt);
+      auto [variant, store] = MakeSchemaVariant(state, shared, target, bench, doc, with_schema);
       if (!store) {
         state.SkipWithError((variant.name + ": " + store.error().ToString()).c_str());
         return;
@@ -177,11 +189,7 @@ void RunSaveSchema(benchmark::State& state, Shared& shared, const std::string& b
   };
   for (const Target& target : shared.targets) {
     for (bool with_schema : {false, true}) {
-      PairedVariant variant =
-          MakeVariant(state, bench, target.label + (with_schema ? "+schema" : ""));
-      auto store = OpenStore(target, StoreName(bench, variant.name), doc.value,
-                             with_schema ? std::optional<Schema>(shared.schema) : std::nullopt,
-                             std::nullopt);
+      auto [variant, store] = MakeSchemaVariant(state, shared, target, bench, doc, with_schema);
       Status status = store ? Status::Ok() : store.error();
       for (std::size_t i = 0; status.ok() && i < variant.keys.size(); ++i) {
         auto profile = (*store)->StartSession(variant.keys[i], SessionOptions{}, loop.executor());

@@ -1,5 +1,6 @@
-// holdfast_bench: DataStore-on-SQLite versus raw SQLite, and the JSON layer. See
-// docs/benchmarks.md for how to run it and how to read the summary printed at the end.
+// holdfast_bench: DataStore-on-SQLite versus raw SQLite, ProfileStore (also with a schema and
+// migrations), and the JSON layer. See docs/benchmarks.md for how to run it and how to read the
+// summary printed at the end.
 //
 // Own flags (all others are Google Benchmark's):
 //   --holdfast_bench_dir=DIR            where the temporary databases go (default: $TMPDIR or
@@ -37,6 +38,7 @@
 #include "json_bench.h"
 #include "postgres_bench.h"
 #include "profile_bench.h"
+#include "profile_schema_bench.h"
 #include "summary_reporter.h"
 
 namespace {
@@ -165,6 +167,11 @@ int main(int argc, char** argv) {
   profiles.min_time = storage.min_time;
   profiles.variants = storage.variants;
   holdfast::bench::RegisterProfileBenchmarks(**env, profiles);
+  if (auto status = holdfast::bench::RegisterProfileSchemaBenchmarks(**env, profiles);
+      !status.ok()) {
+    std::cerr << "holdfast_bench: " << status << "\n";
+    return 1;
+  }
   holdfast::bench::RegisterJsonBenchmarks(**env);
   std::shared_ptr<holdfast::bench::PostgresEnvironment> pg;
   if (!postgres.uri.empty()) {

@@ -86,6 +86,8 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
     }
     if (auto it = run.counters.find("bytes_per_second"); it != run.counters.end()) {
       m.bytes_per_second.push_back(it->second.value);
+      m.cpu_seconds.push_back(run.GetAdjustedCPUTime() /
+                              benchmark::GetTimeUnitMultiplier(run.time_unit));
     }
     m.iterations.insert(static_cast<std::int64_t>(run.iterations));
   }
@@ -109,6 +111,7 @@ void SummaryReporter::PrintSummary(std::ostream& out) const {
   PrintStorage(out, "profile",
                "Profile session start + end vs two raw read-modify-write transactions");
   PrintLatency(out, "profile", "process CPU µs");
+  PrintPaired(out, "profile", "Schemas and migrations: each variant against its baseline");
   PrintStorage(out, "postgres",
                "DataStore on PostgreSQL vs raw libpq (loopback; fsync, synchronous_commit on)");
   PrintLatency(out, "postgres", "client thread CPU µs");
@@ -126,6 +129,7 @@ void SummaryReporter::PrintStorage(std::ostream& out, const std::string& group,
     const OpStats* raw_json = Variant(m.variants, "raw+json");
     const OpStats* datastore = Variant(m.variants, "datastore");
     const OpStats* library = Variant(m.variants, "library");
+    if (raw == nullptr && library == nullptr) continue;  // PrintPaired's
     if (!header) {
       out << "\n### " << title << ", operations/s\n\n"
           << "| operation | size | raw | raw+json | " << (datastore ? "datastore | " : "")
@@ -188,12 +192,55 @@ void SummaryReporter::PrintJson(std::ostream& out) const {
     if (m.bytes_per_second.empty()) continue;
     if (!header) {
       out << "\n### JSON layer, MB/s of serialized document (1 MB = 10^6 bytes, CPU time)\n\n"
-          << "| function | size | MB/s |\n|---|---|---:|\n";
+          << "| function | size | MB/s | µs per document |\n|---|---|---:|---:|\n";
       header = true;
     }
     out << "| " << parts[1] << " | " << parts[2] << " | " << MedianAndRange(m.bytes_per_second, 1e6)
-        << " |\n";
+        << " | " << MedianAndRange(m.cpu_seconds, 1e-6) << " |\n";
   }
+}
+
+void SummaryReporter::PrintPaired(std::ostream& out, const std::string& group,
+                                  const std::string& title) const {
+  std::ostringstream ratios, latency;
+  for (const std::string& name : order_) {
+    const auto parts = Split(name);
+    const Measured& m = results_.at(name);
+    if (parts.size() != 3 || parts[0] != group || Variant(m.variants, "raw") != nullptr ||
+        Variant(m.variants, "library") != nullptr) {
+      continue;
+    }
+    for (const auto& [variant, stats] : m.variants) {
+      latency << "| " << parts[1] << " | " << parts[2] << " | " << variant << " | "
+              << MedianAndRange(stats.ops_per_second, 1) << " | " << Round(stats.mean_us) << " | "
+              << Round(stats.p50_us) << " | " << Round(stats.p99_us) << " | " << Round(stats.cpu_us)
+              << " | " << Round(stats.written_kb) << " | " << stats.samples << " |\n";
+      const std::size_t plus = variant.find('+');
+      const OpStats* base =
+          plus == std::string::npos ? nullptr : Variant(m.variants, variant.substr(0, plus));
+      if (base == nullptr) continue;
+      ratios << "| " << parts[1] << " | " << parts[2] << " | " << variant << " | "
+             << variant.substr(0, plus) << " | " << MedianAndRange(base->ops_per_second, 1) << " | "
+             << MedianAndRange(stats.ops_per_second, 1) << " | "
+             << MedianAndRange(PairedRatios(stats, *base), 1, [](double r) { return Fixed(r, 2); })
+             << " | " << Round(base->cpu_us) << " | " << Round(stats.cpu_us) << " | "
+             << Round(stats.cpu_us - base->cpu_us) << " | "
+             << (base->cpu_us > 0 ? Fixed(stats.cpu_us / base->cpu_us, 2) : std::string("-"))
+             << " |\n";
+    }
+  }
+  if (ratios.str().empty()) return;
+  out << "\n### " << title << "\n\n"
+      << "ops/s ratio: variant/baseline per repetition (< 1: the variant is slower); CPU: mean "
+         "process CPU µs per operation over the repetitions.\n\n"
+      << "| benchmark | size | variant | baseline | baseline ops/s | variant ops/s | "
+         "ops/s variant/baseline | baseline CPU µs | variant CPU µs | extra CPU µs | "
+         "CPU variant/baseline |\n"
+      << "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+      << ratios.str() << "\n| benchmark | size | variant | ops/s | mean µs | p50 µs | p99 µs | "
+      << "process CPU µs | KiB written | samples |\n"
+      << "|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+      << latency.str();
 }
 
 }  // namespace holdfast::bench

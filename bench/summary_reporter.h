@@ -1,6 +1,7 @@
 // A console reporter that also keeps every run, and afterwards prints the summary tables in
 // Markdown: library/raw throughput ratios, per-operation latency (mean, p50, p99), CPU time and
-// bytes written, and JSON throughput in MB/s.
+// bytes written, "<base>+<what>" variants against "<base>" (profile_schema_bench.h), and JSON
+// throughput in MB/s and CPU µs per document.
 //
 // Storage throughput per variant and repetition is operations / wall time spent in that
 // variant's operations (op_samples.h); ratios are taken per repetition (the variants ran
@@ -33,6 +34,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
  private:
   struct Measured {
     std::vector<double> bytes_per_second;  // one per repetition
+    std::vector<double> cpu_seconds;       // per iteration, one per repetition
     std::set<std::int64_t> iterations;
     std::map<std::string, OpStats> variants;  // datastore/ benchmarks: by variant name
     std::string error;
@@ -42,6 +44,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   void PrintLatency(std::ostream& out, const std::string& group,
                     const std::string& cpu_label) const;
   void PrintJson(std::ostream& out) const;
+  // Benchmarks of `group` whose variants are "<base>" and "<base>+<what>" (no raw or library):
+  // each "+" variant against its base, measured in the same repetitions.
+  void PrintPaired(std::ostream& out, const std::string& group, const std::string& title) const;
 
   std::map<std::string, Measured> results_;
   std::vector<std::string> order_;  // names in the order they ran

@@ -193,6 +193,26 @@ TEST(SchemaOrderTest, ValidateAllCollectsUpToTheLimitInDocumentOrder) {
   EXPECT_TRUE(kThreeFields.ValidateAll(Json(R"({"a":1,"b":"","c":true})"), 10).empty());
 }
 
+TEST(SchemaOrderTest, EachViolationsPathNamesItsOwnNodeThroughArraysMapsAndCutKeys) {
+  const Schema schema = Schema::Object().Required(
+      "items", Schema::Array(Schema::Object()
+                                 .Required("id", Schema::Integer())
+                                 .Optional("tags", Schema::Map(Schema::Object().Required(
+                                                       "n", Schema::Integer())))));
+  const std::string long_key = "a/b~" + std::string(40, 'k');  // 44 code points, cut to 32
+  bj::object tags;
+  tags[long_key] = bj::object{};
+  bj::value doc = Json(R"({"items":[{"id":"x"},{"id":1},{"id":2}]})");
+  doc.as_object()["items"].as_array()[2].as_object()["tags"] = std::move(tags);
+
+  std::vector<Status> all = schema.ValidateAll(doc, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].message(), R"(/items/0/id: "x" is not an integer)");
+  const std::string cut_key = "a~1b~0" + std::string(28, 'k') + "...";
+  EXPECT_EQ(all[1].detail()->path, "/items/2/tags/" + cut_key + "/n");
+  EXPECT_EQ(all[1].message(), "/items/2/tags/" + cut_key + "/n: the required field is missing");
+}
+
 TEST(SchemaOrderTest, ValidationIsDeterministic) {
   const bj::value doc = Json(R"({"a":1.5,"b":2,"c":3})");
   const Status first = kThreeFields.Validate(doc);

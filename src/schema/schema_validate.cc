@@ -231,30 +231,30 @@ class Schema::Walker {
     if (!schema.min_length_ && !schema.max_length_) return;
     const std::string_view text(s.data(), s.size());
     const std::size_t length = internal::ScanUtf8(text).code_points;
-    const std::string excerpt = internal::QuotedExcerpt(text);
     if (schema.min_length_ && length < *schema.min_length_) {
       const std::string limit = std::to_string(*schema.min_length_);
       Report("min_length",
-             excerpt + " has " + std::to_string(length) +
+             internal::QuotedExcerpt(text) + " has " + std::to_string(length) +
                  " code points, fewer than the minimum length " + limit,
              limit, std::to_string(length));
     } else if (schema.max_length_ && length > *schema.max_length_) {
       const std::string limit = std::to_string(*schema.max_length_);
       Report("max_length",
-             excerpt + " has " + std::to_string(length) +
+             internal::QuotedExcerpt(text) + " has " + std::to_string(length) +
                  " code points, more than the maximum length " + limit,
              limit, std::to_string(length));
     }
   }
 
   void WalkArray(const Schema& schema, const bj::array& array) {
-    const std::string count = std::to_string(array.size());
     if (schema.min_items_ && array.size() < *schema.min_items_) {
+      const std::string count = std::to_string(array.size());
       const std::string limit = std::to_string(*schema.min_items_);
       Report("min_items", "an array of " + count + " items, fewer than the minimum " + limit, limit,
              count);
       if (Full()) return;
     } else if (schema.max_items_ && array.size() > *schema.max_items_) {
+      const std::string count = std::to_string(array.size());
       const std::string limit = std::to_string(*schema.max_items_);
       Report("max_items", "an array of " + count + " items, more than the maximum " + limit, limit,
              count);
@@ -262,10 +262,9 @@ class Schema::Walker {
     }
     if (!schema.element_) return;
     for (std::size_t i = 0; i < array.size() && !Full(); ++i) {
-      const std::size_t size = path_.size();
-      internal::AppendPointerIndex(&path_, i);
+      path_.push_back(Segment{{}, i, true});
       Walk(*schema.element_, array[i]);
-      path_.resize(size);
+      path_.pop_back();
     }
   }
 
@@ -280,8 +279,7 @@ class Schema::Walker {
           break;
         }
       }
-      const std::size_t size = path_.size();
-      internal::AppendPointerSegment(&path_, key);
+      path_.push_back(Segment{key, 0, false});
       if (field == nullptr) field = schema.element_.get();  // a map's values
       if (field != nullptr) {
         Walk(*field, member.value());
@@ -289,33 +287,55 @@ class Schema::Walker {
         Report("unknown_field", "the field is not declared and this object refuses unknown fields",
                "", internal::QuotedExcerpt(key));
       }
-      path_.resize(size);
+      path_.pop_back();
     }
     for (const auto& decl : schema.fields_) {
       if (Full()) return;
       if (decl->placeholder || !decl->required || object.contains(decl->name)) continue;
-      const std::size_t size = path_.size();
-      internal::AppendPointerSegment(&path_, decl->name);
+      path_.push_back(Segment{decl->name, 0, false});
       Report("required", "the required field is missing", "", "");
-      path_.resize(size);
+      path_.pop_back();
     }
   }
 
+  // The JSON Pointer of the node being walked.
+  std::string Path() const {
+    std::string path;
+    for (const Segment& segment : path_) {
+      if (segment.is_index) {
+        internal::AppendPointerIndex(&path, segment.index);
+      } else {
+        internal::AppendPointerSegment(&path, segment.key);
+      }
+    }
+    return path;
+  }
+
   void Report(std::string rule, const std::string& cause, std::string limit, std::string actual) {
-    std::string where = path_.empty() ? std::string("(root)") : path_;
+    std::string path = Path();
+    std::string where = path.empty() ? std::string("(root)") : path;
     if (where.size() > kMaxMessagePathBytes) {
       where = "..." + where.substr(where.size() - kMaxMessagePathBytes);
     }
     errors_.push_back(
         InvalidArgumentError(where + ": " + cause, ErrorDetail{.roblox_code = 0,
                                                                .rule = std::move(rule),
-                                                               .path = path_,
+                                                               .path = std::move(path),
                                                                .limit = std::move(limit),
                                                                .actual = std::move(actual)}));
   }
 
+  // One step of the path: an object member's key or an array index.
+  // The pointer text is built only when a violation is reported: escaping and cutting every key
+  // on the way down cost more than the checks themselves on a valid document.
+  struct Segment {
+    std::string_view key;
+    std::size_t index;
+    bool is_index;
+  };
+
   std::size_t max_errors_;
-  std::string path_;
+  std::vector<Segment> path_;
   std::vector<Status> errors_;
 };
 

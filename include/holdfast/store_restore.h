@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "holdfast/clock.h"
-#include "holdfast/data_store_service.h"
 #include "holdfast/profile_store.h"
 #include "holdfast/status.h"
 
@@ -36,10 +35,9 @@ struct StoreRestoreReport {
   std::vector<std::pair<std::string, RestoreResult>> changed;
 };
 
-// Restores every profile of `profiles` (the data store `profiles.name()` of `service`) to time
-// `at`. Fails as a whole only when the keys cannot be listed; per-key failures are reported.
-Result<StoreRestoreReport> RestoreStoreToTime(const DataStoreService& service,
-                                              ProfileStore& profiles, Timestamp at,
+// Restores every profile of `profiles` to time `at`. Fails as a whole only when the keys cannot
+// be listed; per-key failures are reported.
+Result<StoreRestoreReport> RestoreStoreToTime(ProfileStore& profiles, Timestamp at,
                                               const StoreRestoreOptions& options = {});
 
 }  // namespace holdfast

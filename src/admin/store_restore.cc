@@ -4,18 +4,15 @@
 
 namespace holdfast {
 
-Result<StoreRestoreReport> RestoreStoreToTime(const DataStoreService& service,
-                                              ProfileStore& profiles, Timestamp at,
+Result<StoreRestoreReport> RestoreStoreToTime(ProfileStore& profiles, Timestamp at,
                                               const StoreRestoreOptions& options) {
   const std::string what = "restore store " + profiles.name();
-  auto store = service.GetDataStore(profiles.name());
-  if (!store) return Err(store.error().WithContext(what));
   StoreRestoreReport report;
   ListKeysOptions page_options{.prefix = options.key_prefix,
                                .page_size = 100,
                                .include_deleted = true};  // a removed profile may come back
   do {
-    auto page = store->ListKeys(page_options);
+    auto page = profiles.ListKeys(page_options);
     if (!page) return Err(page.error().WithContext(what));
     for (const KeyListing& listing : page->keys) {
       ++report.keys;

@@ -83,7 +83,7 @@ TEST_P(StoreRestoreTest, EveryProfileGoesBackToItsStateAtTheTime) {
   ASSERT_TRUE(*store->Remove("removed"));
   Play(*store, "later", 40);
 
-  auto report = RestoreStoreToTime(*service_, *store, at);
+  auto report = RestoreStoreToTime(*store, at);
   ASSERT_TRUE(report.has_value()) << report.error();
   EXPECT_EQ(report->keys, 4);
   EXPECT_TRUE(report->failed.empty());
@@ -97,7 +97,7 @@ TEST_P(StoreRestoreTest, EveryProfileGoesBackToItsStateAtTheTime) {
   EXPECT_EQ(Coins("later"), json::value(40));  // left: remove_if_absent not asked for
 
   // A second run finds everything as it was then: idempotent.
-  auto again = RestoreStoreToTime(*service_, *store, at);
+  auto again = RestoreStoreToTime(*store, at);
   ASSERT_TRUE(again.has_value()) << again.error();
   EXPECT_TRUE(again->changed.empty());
 }
@@ -115,7 +115,7 @@ TEST_P(StoreRestoreTest, DryRunReportsTheSameChangesAndWritesNothing) {
   options.per_profile = {.remove_if_absent = true, .dry_run = true};
   std::int64_t progress_calls = 0;
   options.progress = [&](std::int64_t done) { progress_calls = done; };
-  auto report = RestoreStoreToTime(*service_, *store, at, options);
+  auto report = RestoreStoreToTime(*store, at, options);
   ASSERT_TRUE(report.has_value()) << report.error();
   EXPECT_EQ(report->outcomes[RestoreOutcome::kRestored], 1);
   EXPECT_EQ(report->outcomes[RestoreOutcome::kRemoved], 1);
@@ -139,7 +139,7 @@ TEST_P(StoreRestoreTest, LiveProfilesGoThroughTheirSessionAndFailuresAreReported
 
   StoreRestoreOptions options;
   options.per_profile.remove_if_absent = true;
-  auto report = RestoreStoreToTime(*service_, *admin, at, options);
+  auto report = RestoreStoreToTime(*admin, at, options);
   ASSERT_TRUE(report.has_value()) << report.error();
   EXPECT_EQ(report->outcomes[RestoreOutcome::kSentToSession], 1);
   ASSERT_EQ(report->failed.size(), 1u);  // a live profile is never removed under its lock

@@ -76,8 +76,6 @@ int RunRestoreKey(Context& ctx, ProfileStore& profiles, const RestoreArgs& args,
 }
 
 int RunRestoreStore(Context& ctx, ProfileStore& profiles, const RestoreArgs& args, Timestamp at) {
-  auto service = ctx.Service();
-  if (!service) return ctx.Fail(service.error());
   Result<StoreRestoreReport> report = StoreRestoreReport{};
   {
     ProgressBar bar(args.dry_run ? "checked" : "restored", stderr, ProgressBar::StderrIsTerminal());
@@ -85,7 +83,7 @@ int RunRestoreStore(Context& ctx, ProfileStore& profiles, const RestoreArgs& arg
         .per_profile = {.remove_if_absent = args.remove_later, .dry_run = args.dry_run},
         .key_prefix = args.prefix,
         .progress = [&bar](std::int64_t done) { bar.Update(done); }};
-    report = RestoreStoreToTime(**service, profiles, at, options);
+    report = RestoreStoreToTime(profiles, at, options);
   }
   if (!report) return ctx.Fail(report.error());
   for (const auto& [key, status] : report->failed) {

@@ -69,7 +69,9 @@ class Profile : public std::enable_shared_from_this<Profile> {
   // Owner executor only.
   const boost::json::value& data() const;
   // Runs `mutate` on the data. Refused with kFailedPrecondition (and nothing changes) once the
-  // session is ending or ended, or while a trade of this profile is committing.
+  // session's final save has begun or the session ended, or while a trade of this profile is
+  // committing. An EndSession asked for while another save is in flight begins after it; a
+  // change made until then is accepted and goes into the final save.
   Status Mutate(const std::function<void(boost::json::value&)>& mutate);
   // The data as last committed (parsed from a compact copy on each call).
   boost::json::value last_saved_data() const;

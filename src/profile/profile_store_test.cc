@@ -134,12 +134,18 @@ TEST_F(ProfileStoreTest, MutationDuringReleaseIsRefusedNeverSilentlyLost) {  // 
   Status late = loop_.Run([&] {
     EXPECT_TRUE(profile->Mutate([](json::value& d) { d.as_object()["coins"] = 1; }).ok());
     ended = profile->AsyncEndSession(boost::asio::use_future);
-    // The release has started on this executor: further changes are refused, not dropped.
+    // Usually the final save has started on this executor: further changes are refused. When
+    // an autosave was still in flight, the release waits for it and a change made meanwhile
+    // goes into the final save. Either way nothing is silently dropped.
     return profile->Mutate([](json::value& d) { d.as_object()["coins"] = 2; });
   });
-  EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(ended.get().ok());
-  EXPECT_EQ(StoredData("p1").at("coins"), json::value(1));
+  if (late.ok()) {
+    EXPECT_EQ(StoredData("p1").at("coins"), json::value(2));
+  } else {
+    EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(StoredData("p1").at("coins"), json::value(1));
+  }
 }
 
 TEST_F(ProfileStoreTest, SaveAfterStealEndsTheSessionAsLost) {

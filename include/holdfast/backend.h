@@ -32,8 +32,9 @@ namespace holdfast {
 // Bumped when a method is added or a contract changes. Appending methods with default
 // implementations keeps old backends compiling (the SQLite VFS rule).
 // 2: Subscribe, Mutation::notify. 3: Purge and ScrubFreedSpace (erasure for data-protection
-// requests, docs/gdpr.md); VersionRetention's keep_last, time_points and max_age.
-inline constexpr int kBackendInterfaceVersion = 3;
+// requests, docs/gdpr.md); VersionRetention's keep_last, time_points and max_age. 4: AsyncRead,
+// AsyncCommit and AsyncFindOperation (BackendCapabilities::native_async).
+inline constexpr int kBackendInterfaceVersion = 4;
 
 // Addresses one entry of a (non-ordered) data store.
 struct EntryKey {
@@ -208,7 +209,14 @@ struct BackendCapabilities {
   bool shared_across_processes = false;
   bool change_notifications = false;
   std::size_t max_batch = 1;  // most mutations one Commit accepts
+  // The Async* calls do their I/O without any thread waiting for it (the backend multiplexes
+  // requests on its own event loop). False: they run the blocking call inline, on the caller.
+  bool native_async = false;
 };
+
+// Receives the outcome of an asynchronous backend call, exactly once.
+template <typename T>
+using BackendCallback = std::function<void(Result<T>)>;
 
 class Backend {
  public:
@@ -295,6 +303,25 @@ class Backend {
     return Err(
         UnimplementedError("scrub: the backend has no ScrubFreedSpace (interface version 3)"));
   }
+
+  // Asynchronous forms of Read, Commit and FindOperation (interface version 4), with the same
+  // contracts and errors. `done` is called exactly once, from any thread, possibly before the
+  // call returns; it must be quick and must not block or call the backend inline (post the work
+  // elsewhere). With Capabilities().native_async the request is queued on the backend's event
+  // loop and no thread waits for it; the defaults below run the blocking call on the caller's
+  // thread. Calls made one after another complete in any order; a caller that needs order waits
+  // for the first completion before making the next call.
+  virtual void AsyncRead(const EntryKey& key, BackendCallback<std::optional<StoredVersion>> done) {
+    done(Read(key));
+  }
+  virtual void AsyncCommit(std::vector<Mutation> mutations,
+                           BackendCallback<std::vector<CommitResult>> done) {
+    done(Commit(mutations));
+  }
+  virtual void AsyncFindOperation(const EntryKey& key, std::string op_id,
+                                  BackendCallback<std::optional<std::int64_t>> done) {
+    done(FindOperation(key, op_id));
+  }
 };
 
 // Forwards every call to a target; override only what you change (LevelDB's EnvWrapper).
@@ -303,7 +330,11 @@ class BackendWrapper : public Backend {
   explicit BackendWrapper(std::shared_ptr<Backend> target) : target_(std::move(target)) {}
   Backend& target() const { return *target_; }
 
-  BackendCapabilities Capabilities() const override { return target_->Capabilities(); }
+  BackendCapabilities Capabilities() const override {
+    BackendCapabilities capabilities = target_->Capabilities();
+    capabilities.native_async = false;
+    return capabilities;
+  }
   Result<Timestamp> Now() override { return target_->Now(); }
   Result<std::optional<StoredVersion>> Read(const EntryKey& key) override {
     return target_->Read(key);
@@ -351,6 +382,10 @@ class BackendWrapper : public Backend {
   Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override {
     return target_->ScrubFreedSpace(options);
   }
+  // The Async* calls are not forwarded: Backend's defaults run them through this wrapper's
+  // blocking methods, so a wrapper that overrides only those still sees every call. Hence
+  // native_async is false here; a wrapper that passes asynchronous calls through overrides
+  // Capabilities() and the Async* methods itself.
 
  private:
   std::shared_ptr<Backend> target_;

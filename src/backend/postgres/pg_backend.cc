@@ -135,15 +135,6 @@ Result<Timestamp> PostgresBackend::Now() {
   return FromUnixMillis((*results)[0].Int(0, 0));
 }
 
-Result<Timestamp> PostgresBackend::CommitTime(const std::vector<PgResult>& locked,
-                                              std::size_t now_index) const {
-  if (options_.clock) return options_.clock->Now();
-  if (now_index >= locked.size() || locked[now_index].rows() != 1) {
-    return Err(InternalError("postgres commit: the clock query returned nothing"));
-  }
-  return FromUnixMillis(locked[now_index].Int(0, 0));
-}
-
 std::unique_ptr<ChangeSubscription> PostgresBackend::Subscribe(ChangeListener listener) {
   return listener_.Subscribe(std::move(listener));
 }

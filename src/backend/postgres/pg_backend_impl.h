@@ -2,16 +2,13 @@
 // point is OpenPostgresBackend (holdfast/postgres_backend.h).
 //
 // Concurrency design. Every call checks a connection out of PgPool and sends its statements as
-// pipelines (one round trip each). A commit is two round trips in one READ COMMITTED transaction:
-//   1. BEGIN; per key, in key order: lock the key's row in holdfast_entry_keys (created as a
-//      placeholder when the key is new) and read the latest version's header; the time.
-//   2. the decided writes (new version, key row, retention), pg_notify for notify mutations,
-//      COMMIT.
-// Keys are locked in one global order, so concurrent multi-key commits cannot deadlock; the rows
-// stay locked until COMMIT, so the conditions checked in 1 still hold in 2. Serialization
-// failures, deadlocks and unique violations (nothing applied) are retried inside Commit. A
-// connection lost after COMMIT was sent makes the outcome unknown: kOutcomeUnknown, resolved by
-// the caller with FindOperation, never by writing again blindly.
+// pipelines (one round trip each). A commit runs in one READ COMMITTED transaction that locks
+// the keys' rows in key order: one round trip for a single write fenced on a version (Set,
+// Update, profile saves), two for the rest (pg_commit.h has both shapes). Concurrent multi-key
+// commits cannot deadlock, and a condition checked under the locks still holds at COMMIT.
+// Serialization failures, deadlocks and unique violations (nothing applied) are retried inside
+// Commit. A connection lost after COMMIT was sent makes the outcome unknown: kOutcomeUnknown,
+// resolved by the caller with FindOperation, never by writing again blindly.
 #ifndef HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_
 #define HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_
 
@@ -24,13 +21,12 @@
 
 #include "holdfast/backend.h"
 #include "holdfast/postgres_backend.h"
+#include "postgres/pg_commit.h"
 #include "postgres/pg_connection.h"
 #include "postgres/pg_listener.h"
 #include "postgres/pg_pool.h"
 
 namespace holdfast::pg_internal {
-
-inline constexpr std::size_t kMaxBatch = 500;
 
 class PostgresBackend final : public Backend {
  public:
@@ -76,8 +72,6 @@ class PostgresBackend final : public Backend {
   Result<std::vector<CommitResult>> CommitOnce(std::span<const Mutation> mutations, bool& retry);
   Result<std::int64_t> PurgeOnce(const EntryKey& key, const WriteCondition& condition, bool& retry);
   Result<OrderedEntry> OrderedCommitOnce(const OrderedMutation& mutation, bool& retry);
-  // The commit's time: the database clock read after the locks, or the test clock.
-  Result<Timestamp> CommitTime(const std::vector<PgResult>& locked, std::size_t now_index) const;
 
   const PostgresOptions options_;
   const std::string channel_;

@@ -12,12 +12,9 @@
 
 #include "postgres/pg_backend_impl.h"
 #include "postgres/pg_schema.h"
-#include "retention.h"
 
 namespace holdfast::pg_internal {
 namespace {
-
-constexpr int kCommitAttempts = 8;
 
 #define HOLDFAST_PG_LIST_COLUMNS \
   "version, created_ms, updated_ms, deleted, op_id, user_ids, metadata"
@@ -36,34 +33,6 @@ StoredVersion VersionFromRow(const PgResult& result, int row, bool with_value) {
   return out;
 }
 
-struct LatestHeader {
-  std::int64_t version = 0;
-  Timestamp created{};
-  Timestamp updated{};
-  bool deleted = false;
-};
-
-// Appends the retention statements (retention.h) for the versions of `k` below the one just
-// written; they run in the commit's transaction, in its second round trip. Each reads one of the
-// partial indexes of rows that still have a body (pg_schema.cc).
-void AppendPrune(const EntryKey& k, const backend_internal::PrunePlan& plan,
-                 std::vector<PgQuery>& write) {
-  using Kind = backend_internal::PruneStep::Kind;
-  for (const backend_internal::PruneStep& step : backend_internal::PruneSteps(plan)) {
-    const char* name = step.kind == Kind::kDeleteSuperseded      ? stmt::kDeleteSuperseded
-                       : step.kind == Kind::kDropSuperseded      ? stmt::kDropSuperseded
-                       : step.kind == Kind::kDeleteExpiredPoints ? stmt::kDeleteExpiredPoints
-                       : step.kind == Kind::kDropExpiredPoints   ? stmt::kDropExpiredPoints
-                                                                 : stmt::kForget;
-    PgQuery query = KeyQuery(name, k.store, k.scope, k.key);
-    if (step.kind == Kind::kDeleteExpiredPoints || step.kind == Kind::kDropExpiredPoints) {
-      query.params.Int(step.before_ms);
-    }
-    query.params.Int(step.before_version);
-    write.push_back(std::move(query));
-  }
-}
-
 std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
   std::string out(prefix);
   while (!out.empty() && static_cast<unsigned char>(out.back()) == 0xff) out.pop_back();
@@ -80,10 +49,6 @@ Status CheckLimit(std::string_view op, const std::string& target, int limit) {
 }
 
 std::string Describe(const EntryKey& key) { return DescribeKey(key.store, key.scope, key.key); }
-
-bool KeyLess(const EntryKey& a, const EntryKey& b) {
-  return std::tie(a.store, a.scope, a.key) < std::tie(b.store, b.scope, b.key);
-}
 
 }  // namespace
 
@@ -107,23 +72,7 @@ Result<std::optional<StoredVersion>> PostgresBackend::ReadVersion(const EntryKey
 
 Result<std::vector<CommitResult>> PostgresBackend::Commit(std::span<const Mutation> mutations) {
   if (mutations.empty()) return std::vector<CommitResult>();
-  const EntryKey& first = mutations.front().key;
-  if (mutations.size() > kMaxBatch) {
-    return Err(InvalidArgumentError(
-        "commit " + Describe(first) + ": " + std::to_string(mutations.size()) +
-            " mutations exceed the batch limit of " + std::to_string(kMaxBatch),
-        ErrorDetail{.rule = "max_batch",
-                    .limit = std::to_string(kMaxBatch),
-                    .actual = std::to_string(mutations.size())}));
-  }
-  std::set<std::tuple<std::string_view, std::string_view, std::string_view>> seen;
-  for (const Mutation& m : mutations) {
-    if (!seen.emplace(m.key.store, m.key.scope, m.key.key).second) {
-      return Err(InvalidArgumentError(
-          "commit " + Describe(m.key) + ": the key appears more than once in one commit",
-          ErrorDetail{.rule = "duplicate_key"}));
-    }
-  }
+  HOLDFAST_RETURN_IF_ERROR(CheckCommitBatch(mutations));
   Status last;
   for (int attempt = 1; attempt <= kCommitAttempts; ++attempt) {
     bool retry = false;
@@ -131,136 +80,55 @@ Result<std::vector<CommitResult>> PostgresBackend::Commit(std::span<const Mutati
     if (result || !retry) return result;
     last = result.error();
   }
-  return Err(UnavailableError("commit " + Describe(first) + ": still conflicting after " +
-                              std::to_string(kCommitAttempts) + " attempts: " + last.message()));
+  return Err(UnavailableError("commit " + Describe(mutations.front().key) +
+                              ": still conflicting after " + std::to_string(kCommitAttempts) +
+                              " attempts: " + last.message()));
 }
 
 Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mutation> mutations,
                                                               bool& retry) {
-  const EntryKey& first = mutations.front().key;
-  const std::string context = [&] {
-    std::string out = "postgres commit " + Describe(first);
-    if (mutations.size() > 1) out += " (+" + std::to_string(mutations.size() - 1) + " more)";
-    return out;
-  }();
+  const std::string context = CommitContext(mutations);
   const Deadline deadline = NewDeadline();
   auto lease = pool_.Acquire(deadline);
   if (!lease) return Err(lease.error().WithContext(context));
   PgConnection& connection = **lease;
-  auto rollback = [&] {
-    const PgQuery query = Prepared(stmt::kRollback);
-    (void)connection.Run(std::span(&query, 1), deadline);
+  auto failed = [&](CommitFailure failure) {
+    retry = failure.retry;
+    if (failure.rollback) {
+      const PgQuery query = Prepared(stmt::kRollback);
+      (void)connection.Run(std::span(&query, 1), deadline);
+    }
+    return Err(std::move(failure.status));
   };
-
-  // Round trip 1: lock every key in one global order, read the latest headers, then the time.
-  std::vector<std::size_t> order(mutations.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return KeyLess(mutations[a].key, mutations[b].key);
-  });
-  std::vector<PgQuery> lock;
-  lock.reserve(2 * mutations.size() + 2);
-  lock.push_back(Prepared(stmt::kBegin));
-  for (std::size_t index : order) {
-    const EntryKey& k = mutations[index].key;
-    lock.push_back(KeyQuery(stmt::kLockKey, k.store, k.scope, k.key));
-    lock.push_back(KeyQuery(stmt::kLatestHeader, k.store, k.scope, k.key));
-  }
-  lock.push_back(Prepared(stmt::kNow));
-  auto locked = connection.Run(lock, deadline);
-  if (!locked) return Err(locked.error().WithContext(context));  // nothing applied
-  for (const PgResult& result : *locked) {
-    if (!result.ok()) {
-      retry = IsRetryableConflict(result);
-      rollback();
-      return Err(StatusFromResult(result, context));
-    }
-  }
-  auto now = CommitTime(*locked, lock.size() - 1);
-  if (!now) {
-    rollback();
-    return Err(now.error());
-  }
-  std::vector<std::optional<LatestHeader>> latest(mutations.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const PgResult& header = (*locked)[2 + 2 * i];
-    if (header.rows() == 0) continue;
-    latest[order[i]] = LatestHeader{.version = header.Int(0, 0),
-                                    .created = FromUnixMillis(header.Int(0, 1)),
-                                    .updated = FromUnixMillis(header.Int(0, 2)),
-                                    .deleted = header.Bool(0, 3)};
-  }
-
-  // Decide, in mutation order (the first failing condition is the one reported).
-  std::vector<PgQuery> write;
-  std::vector<CommitResult> results;
-  results.reserve(mutations.size());
-  for (std::size_t i = 0; i < mutations.size(); ++i) {
-    const Mutation& m = mutations[i];
-    const EntryKey& k = m.key;
-    const std::int64_t current = latest[i] ? latest[i]->version : 0;
-    const bool live = latest[i] && !latest[i]->deleted;
-    if (std::holds_alternative<IfAbsent>(m.condition) && live) {
-      rollback();
-      return Err(AlreadyExistsError("commit " + Describe(k) +
-                                    ": if-absent condition failed: the entry exists at version " +
-                                    std::to_string(current)));
-    }
-    if (const auto* if_version = std::get_if<IfVersion>(&m.condition);
-        if_version != nullptr && if_version->version != current) {
-      rollback();
-      return Err(FailedPreconditionError(
-          "commit " + Describe(k) + ": if-version condition failed: expected version " +
-          std::to_string(if_version->version) + ", actual " + std::to_string(current)));
-    }
-    if (m.tombstone && !live) {  // removing what is absent or removed writes nothing
-      CommitResult unchanged{.version = current};
-      if (latest[i]) {
-        unchanged.created = latest[i]->created;
-        unchanged.updated = latest[i]->updated;
-      }
-      results.push_back(unchanged);
-      if (!latest[i]) write.push_back(KeyQuery(stmt::kDeletePlaceholder, k.store, k.scope, k.key));
-      continue;
-    }
-    const std::int64_t version = current + 1;
-    const Timestamp created = live ? latest[i]->created : *now;
-    const bool time_point = backend_internal::IsTimePoint(
-        latest[i] ? std::optional<Timestamp>(latest[i]->updated) : std::nullopt, *now, m.retention);
-    PgQuery insert = KeyQuery(stmt::kInsertVersion, k.store, k.scope, k.key);
-    insert.params.Int(version).Int(ToUnixMillis(created)).Int(ToUnixMillis(*now));
-    insert.params.Bool(m.tombstone).Bool(time_point).Bytes(m.op_id);
-    insert.params.Bytes(m.tombstone ? std::string_view("[]") : std::string_view(m.user_ids));
-    insert.params.Bytes(m.tombstone ? std::string_view("{}") : std::string_view(m.metadata));
-    insert.params.Bytes(m.tombstone ? std::string_view() : std::string_view(m.value));
-    write.push_back(std::move(insert));
-    PgQuery update = KeyQuery(stmt::kUpdateKey, k.store, k.scope, k.key);
-    update.params.Int(version).Bool(m.tombstone);
-    write.push_back(std::move(update));
-    AppendPrune(k, backend_internal::PlanPrune(version, *now, m.retention), write);
-    if (m.notify) {
-      PgQuery notify = Prepared(stmt::kNotify);
-      notify.params.Bytes(channel_).OwnedBytes(EncodeChangePayload(k));
-      write.push_back(std::move(notify));
-    }
-    results.push_back(CommitResult{.version = version, .created = created, .updated = *now});
-  }
-  write.push_back(Prepared(stmt::kCommit));
-
-  // Round trip 2: the writes and COMMIT. From here a lost connection leaves the outcome unknown.
-  auto written = connection.Run(write, deadline);
-  if (!written) {
+  auto unknown = [&](const Status& error) {
     return Err(OutcomeUnknownError(context + ": the connection failed after COMMIT was sent (" +
-                                   written.error().message() + "); the commit may have applied"));
+                                   error.message() + "); the commit may have applied"));
+  };
+  std::optional<Timestamp> test_now;
+  if (options_.clock) test_now = options_.clock->Now();
+
+  if (FitsOneRoundTrip(mutations, test_now.has_value())) {
+    const std::vector<PgQuery> queries = OneRoundTripCommit(mutations.front(), test_now, channel_);
+    auto results = connection.Run(queries, deadline);
+    if (!results) return unknown(results.error());
+    if (auto failure = FirstFailure(*results, context)) return failed(std::move(*failure));
+    auto written = OneRoundTripResult(mutations.front(), *results);
+    if (!written) return Err(written.error());
+    return std::vector<CommitResult>{*written};
   }
-  for (const PgResult& result : *written) {
-    if (!result.ok()) {
-      retry = IsRetryableConflict(result);
-      rollback();
-      return Err(StatusFromResult(result, context));
-    }
-  }
-  return results;
+
+  const LockStep lock = LockKeys(mutations);
+  auto locked = connection.Run(lock.queries, deadline);
+  if (!locked) return Err(locked.error().WithContext(context));  // nothing applied
+  if (auto failure = FirstFailure(*locked, context)) return failed(std::move(*failure));
+  if (options_.clock) test_now = options_.clock->Now();  // the time after the locks
+  auto write = DecideWrites(mutations, lock, *locked, test_now, channel_);
+  if (!write) return failed(std::move(write.error()));
+  // From here a lost connection leaves the outcome unknown.
+  auto written = connection.Run(write->queries, deadline);
+  if (!written) return unknown(written.error());
+  if (auto failure = FirstFailure(*written, context)) return failed(std::move(*failure));
+  return std::move(write->results);
 }
 
 Result<std::optional<std::int64_t>> PostgresBackend::FindOperation(const EntryKey& key,

@@ -11,8 +11,6 @@
 namespace holdfast::pg_internal {
 namespace {
 
-constexpr int kCommitAttempts = 8;
-
 std::string Describe(const OrderedKey& key) { return DescribeKey(key.store, key.scope, key.key); }
 
 }  // namespace

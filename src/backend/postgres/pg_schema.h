@@ -29,6 +29,7 @@ inline constexpr const char* kLatestHeader = "latest_header";
 inline constexpr const char* kNow = "now_ms";
 inline constexpr const char* kInsertVersion = "insert_version";
 inline constexpr const char* kUpdateKey = "update_key";
+inline constexpr const char* kCommitFenced = "commit_fenced";
 inline constexpr const char* kDeleteSuperseded = "delete_superseded";
 inline constexpr const char* kDropSuperseded = "drop_superseded";
 inline constexpr const char* kDeleteExpiredPoints = "delete_expired_points";

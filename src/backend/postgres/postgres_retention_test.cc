@@ -83,7 +83,8 @@ TEST_F(PostgresRetentionTest, RetentionStatementsCanSeekThePartialIndexes) {
         Rows(conn_, std::string("PREPARE ") + c.statement + " AS " + StatementSql(c.statement)),
         ::testing::IsEmpty());
     std::string args = c.args;
-    args.insert(1, "'players'::bytea, 'global'::bytea, 'p1'::bytea, ");
+    // The key, then the guard: version 11 written by op id 'op-11'.
+    args.insert(1, "'players'::bytea, 'global'::bytea, 'p1'::bytea, 11, 'op-11'::bytea, ");
     const std::vector<std::string> plan =
         Rows(conn_, std::string("EXPLAIN EXECUTE ") + c.statement + args);
     EXPECT_THAT(plan, Contains(HasSubstr(c.index))) << ::testing::PrintToString(plan);

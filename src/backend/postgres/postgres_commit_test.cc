@@ -1,0 +1,205 @@
+// The PostgreSQL backend's one-round-trip commit (pg_commit.h): which commits take it, and what
+// it must never do: write or prune anything when its fence fails, even on a key whose history
+// was erased and started again. Times from the database clock (no test clock here).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "holdfast/postgres_backend.h"
+#include "postgres/pg_commit.h"
+#include "postgres/postgres_test_cluster.h"
+
+namespace holdfast {
+namespace {
+
+using ::testing::HasSubstr;
+
+EntryKey Key(std::string key) {
+  return EntryKey{.store = "players", .scope = "global", .key = std::move(key)};
+}
+
+Mutation Write(const EntryKey& key, std::string value, WriteCondition condition, std::string op_id,
+               VersionRetention retention = {}) {
+  return Mutation{.key = key,
+                  .condition = condition,
+                  .value = std::move(value),
+                  .op_id = std::move(op_id),
+                  .retention = retention};
+}
+
+TEST(PostgresCommitShapeTest, OnlySingleFencedWritesTakeOneRoundTrip) {
+  const EntryKey k = Key("p1");
+  const VersionRetention expiring{.max_age = std::chrono::hours(24)};
+  struct Case {
+    const char* name;
+    std::vector<Mutation> mutations;
+    bool test_clock;
+    bool fits;
+  };
+  Mutation tombstone = Write(k, "", IfVersion{3}, "op");
+  tombstone.tombstone = true;
+  const Case cases[] = {
+      {"fenced write", {Write(k, "1", IfVersion{3}, "op")}, false, true},
+      {"fenced write on a notify",
+       {[&] {
+         Mutation m = Write(k, "1", IfVersion{3}, "op");
+         m.notify = true;
+         return m;
+       }()},
+       false,
+       true},
+      {"if-absent", {Write(k, "1", IfAbsent{}, "op")}, false, false},
+      {"unconditional", {Write(k, "1", Unconditional{}, "op")}, false, false},
+      {"fenced on version 0", {Write(k, "1", IfVersion{0}, "op")}, false, false},
+      {"tombstone", {tombstone}, false, false},
+      {"two keys",
+       {Write(k, "1", IfVersion{3}, "a"), Write(Key("p2"), "1", IfVersion{3}, "b")},
+       false,
+       false},
+      {"max_age on the database clock",
+       {Write(k, "1", IfVersion{3}, "op", expiring)},
+       false,
+       false},
+      {"max_age on a test clock", {Write(k, "1", IfVersion{3}, "op", expiring)}, true, true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(pg_internal::FitsOneRoundTrip(c.mutations, c.test_clock), c.fits) << c.name;
+  }
+}
+
+class PostgresCommitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backend_ = testing::OpenSharedTestPostgres();
+    ASSERT_NE(backend_, nullptr);
+  }
+
+  Result<CommitResult> Commit(const Mutation& m) {
+    auto results = backend_->Commit(std::span<const Mutation>(&m, 1));
+    if (!results) return Err(results.error());
+    return results->front();
+  }
+  std::string BodyOf(const EntryKey& key, std::int64_t version) {
+    auto read = backend_->ReadVersion(key, version);
+    EXPECT_TRUE(read) << read.error();
+    return read && *read ? (*read)->value : "<pruned>";
+  }
+
+  std::shared_ptr<Backend> backend_;
+};
+
+TEST_F(PostgresCommitTest, FailedFenceWritesNothing) {
+  const EntryKey k = Key("p1");
+  ASSERT_TRUE(Commit(Write(k, "1", Unconditional{}, "op-1")));
+  ASSERT_TRUE(Commit(Write(k, "2", IfVersion{1}, "op-2")));
+  auto stale = Commit(Write(k, "stale", IfVersion{1}, "op-3"));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(stale.error().message(), HasSubstr("expected version 1, actual 2"));
+  auto latest = backend_->Read(k);
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ((*latest)->version, 2);
+  EXPECT_EQ((*latest)->value, "2");
+  auto found = backend_->FindOperation(k, "op-3");
+  ASSERT_TRUE(found);
+  EXPECT_FALSE(found->has_value());
+}
+
+// A writer still holding a fence from before a purge meets a key that started again at version
+// 1. Its fence fails (3 != 9), and its retention statements, computed for a version 10 that was
+// never written, must not run: they would drop the bodies of versions 1 to 3, the latest too.
+TEST_F(PostgresCommitTest, StaleFenceAfterAPurgePrunesNothingOfTheNewLifetime) {
+  const EntryKey k = Key("p1");
+  const VersionRetention keep_all{.keep_last = 10, .time_points = false};
+  for (int i = 1; i <= 9; ++i) {
+    ASSERT_TRUE(Commit(Write(k, "old" + std::to_string(i), Unconditional{},
+                             "old-" + std::to_string(i), keep_all)));
+  }
+  ASSERT_TRUE(backend_->Purge(k, Unconditional{}));
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(
+        Commit(Write(k, std::to_string(i), Unconditional{}, "new-" + std::to_string(i), keep_all)));
+  }
+  const Mutation stale = Write(k, "stale", IfVersion{9}, "stale-op",
+                               VersionRetention{.keep_last = 0, .time_points = false});
+  ASSERT_TRUE(pg_internal::FitsOneRoundTrip(std::span(&stale, 1), false));
+  auto result = Commit(stale);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(result.error().message(), HasSubstr("expected version 9, actual 3"));
+  EXPECT_EQ(BodyOf(k, 1), "1");
+  EXPECT_EQ(BodyOf(k, 2), "2");
+  EXPECT_EQ(BodyOf(k, 3), "3");
+}
+
+TEST_F(PostgresCommitTest, FencedWriteTakesItsTimesFromTheDatabaseClock) {
+  const EntryKey k = Key("p1");
+  auto first = Commit(Write(k, "1", Unconditional{}, "op-1"));
+  ASSERT_TRUE(first);
+  auto before = backend_->Now();
+  ASSERT_TRUE(before);
+  auto second = Commit(Write(k, "2", IfVersion{1}, "op-2"));
+  ASSERT_TRUE(second) << second.error();
+  auto after = backend_->Now();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(second->version, 2);
+  EXPECT_EQ(second->created, first->created);  // the same lifetime
+  EXPECT_GE(second->updated, *before);
+  EXPECT_LE(second->updated, *after);
+  auto latest = backend_->Read(k);
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ((*latest)->updated, second->updated);
+  EXPECT_EQ((*latest)->created, first->created);
+  EXPECT_EQ((*latest)->op_id, "op-2");
+}
+
+TEST_F(PostgresCommitTest, FencedWriteAfterATombstoneStartsANewLifetime) {
+  const EntryKey k = Key("p1");
+  ASSERT_TRUE(Commit(Write(k, "1", Unconditional{}, "op-1")));
+  Mutation remove = Write(k, "", IfVersion{1}, "op-2");
+  remove.tombstone = true;
+  ASSERT_TRUE(Commit(remove));
+  auto revived = Commit(Write(k, "3", IfVersion{2}, "op-3"));
+  ASSERT_TRUE(revived) << revived.error();
+  EXPECT_EQ(revived->version, 3);
+  EXPECT_EQ(revived->created, revived->updated);
+  auto latest = backend_->Read(k);
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_FALSE((*latest)->deleted);
+  EXPECT_EQ((*latest)->value, "3");
+  auto keys = backend_->ListKeys(ListKeysQuery{.store = "players", .scope = "global"});
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_FALSE(keys->front().deleted);
+  EXPECT_EQ(keys->front().version, 3);
+}
+
+// Time points judged by the database clock: in one day-long bucket only the first write is one,
+// so with keep_last 0 the second write's body goes at the third write and the first stays.
+TEST_F(PostgresCommitTest, FencedWritesMarkOnlyTheFirstOfABucketAsATimePoint) {
+  const EntryKey k = Key("p1");
+  const VersionRetention daily{.bucket = std::chrono::hours(24)};
+  ASSERT_TRUE(Commit(Write(k, "1", Unconditional{}, "op-1", daily)));
+  auto start_day = backend_->Now();
+  ASSERT_TRUE(Commit(Write(k, "2", IfVersion{1}, "op-2", daily)));
+  ASSERT_TRUE(Commit(Write(k, "3", IfVersion{2}, "op-3", daily)));
+  auto end_day = backend_->Now();
+  ASSERT_TRUE(start_day && end_day);
+  if (ToUnixMillis(*start_day) / 86'400'000 != ToUnixMillis(*end_day) / 86'400'000) {
+    GTEST_SKIP() << "the writes straddled midnight UTC";
+  }
+  EXPECT_EQ(BodyOf(k, 1), "1");
+  EXPECT_EQ(BodyOf(k, 2), "<pruned>");
+  EXPECT_EQ(BodyOf(k, 3), "3");
+  auto found = backend_->FindOperation(k, "op-2");  // still in the op-id window
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, std::optional<std::int64_t>(2));
+}
+
+}  // namespace
+}  // namespace holdfast

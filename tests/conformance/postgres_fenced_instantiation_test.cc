@@ -1,0 +1,26 @@
+// Runs the backend conformance suite against the PostgreSQL backend with every single write
+// fenced on the version read just before it, as the DataStore layer writes: those commits take
+// the one-round-trip shape (pg_commit.h), the rest of the suite the two-round-trip one.
+#include <memory>
+
+#include "backend_conformance.h"
+#include "fenced_writes_backend.h"
+#include "postgres/postgres_test_cluster.h"
+
+namespace holdfast::conformance {
+namespace {
+
+BackendFactory PostgresFencedFactory() {
+  return BackendFactory{.name = "postgres_fenced",
+                        .make = [](std::shared_ptr<ManualClock> clock) -> std::shared_ptr<Backend> {
+                          auto backend = testing::OpenSharedTestPostgres(std::move(clock));
+                          if (backend == nullptr) return nullptr;
+                          return std::make_shared<FencedWritesBackend>(std::move(backend));
+                        }};
+}
+
+INSTANTIATE_TEST_SUITE_P(PostgresFenced, BackendConformanceTest,
+                         ::testing::Values(PostgresFencedFactory()), FactoryName);
+
+}  // namespace
+}  // namespace holdfast::conformance

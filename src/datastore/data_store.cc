@@ -158,17 +158,24 @@ Result<KeyInfo> DataStore::Set(std::string_view key, const boost::json::value& v
                       core_->NewOperationId(),
                       core_->retention()};
     const bool unconditional = std::holds_alternative<Unconditional>(options.condition);
-    for (int conflicts = 0;; ++conflicts) {
-      if (unconditional) {
-        // Last writer wins, but each attempt is fenced on the version it read.
+    // Last writer wins, but each attempt is fenced on a version: first the one this process
+    // last saw of the key (no read), then, after a conflict, the one read just before.
+    std::optional<std::int64_t> guess;
+    if (unconditional) guess = core_->versions().Find(mutation.key);
+    for (int conflicts = 0;;) {
+      const bool guessed = guess.has_value();
+      if (guessed) {
+        mutation.condition = IfVersion{*std::exchange(guess, std::nullopt)};
+      } else if (unconditional) {
         auto latest = core_->WithRetry([&] { return core_->backend().Read(mutation.key); });
         if (!latest) return Err(latest.error());
         mutation.condition = OnTopOf(*latest);
       }
       auto committed = core_->CommitResolved(mutation);
       if (committed) return InfoFromCommit(*committed, options.user_ids, options.metadata);
-      if (!unconditional || !IsConflict(committed.error()) ||
-          conflicts >= core_->options().retry.max_update_conflicts) {
+      if (!unconditional || !IsConflict(committed.error())) return Err(committed.error());
+      if (guessed) continue;  // a stale guess costs a read, not one of the conflicts allowed
+      if (++conflicts > core_->options().retry.max_update_conflicts) {
         return Err(committed.error());
       }
     }

@@ -16,6 +16,8 @@ Result<PurgeResult> DataStore::Purge(std::string_view key, const WriteCondition&
     HOLDFAST_RETURN_IF_ERROR(core_->budget().Acquire(RequestType::kSetIncrement, "purge"));
     const EntryKey entry_key{name_, scope_, std::string(key)};
     const auto* expected = std::get_if<IfVersion>(&condition);
+    // A purged key starts again at version 1: whatever was remembered of it is no guess now.
+    core_->versions().Forget(entry_key);
     for (int attempt = 1;; ++attempt) {
       auto purged = core_->WithRetry([&] { return core_->backend().Purge(entry_key, condition); });
       if (purged) return PurgeResult{*purged};

@@ -148,8 +148,19 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mu
   // such an answer is checked once more, so that a late-visible commit is never taken for a
   // conflict with someone else (the caller would re-run its transform: a double apply) nor
   // reported as certainly not applied.
-  bool read_back_not_found = false;
   HOLDFAST_RETURN_IF_ERROR(retention_status_);
+  auto committed = CommitResolvedUncached(mutations);
+  if (committed) {
+    for (std::size_t i = 0; i < mutations.size(); ++i) {
+      versions_.Remember(mutations[i].key, (*committed)[i].version);
+    }
+  }
+  return committed;
+}
+
+Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
+    std::span<const Mutation> mutations) {
+  bool read_back_not_found = false;
   for (int attempt = 1;; ++attempt) {
     auto committed = backend_->Commit(mutations);
     if (committed) return committed;

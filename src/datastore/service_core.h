@@ -17,6 +17,7 @@
 #include "holdfast/key_info.h"
 #include "holdfast/request_budget.h"
 #include "holdfast/status.h"
+#include "version_cache.h"
 
 namespace holdfast::internal {
 
@@ -27,6 +28,8 @@ class ServiceCore {
   Backend& backend() const { return *backend_; }
   const ServiceOptions& options() const { return options_; }
   RequestBudget& budget() { return budget_; }
+  // The versions this process last wrote or read (a guess for fencing Set; version_cache.h).
+  VersionCache& versions() { return versions_; }
   VersionRetention retention() const {
     return VersionRetention{.bucket = options_.retention.bucket,
                             .keep_last = options_.retention.keep_last,
@@ -50,7 +53,8 @@ class ServiceCore {
     }
   }
 
-  // Commits one mutation with retries. A kOutcomeUnknown reply is resolved by reading back the
+  // Commits one mutation with retries, and remembers the versions written (versions()). A
+  // kOutcomeUnknown reply is resolved by reading back the
   // operation id: found -> success; not found -> the same conditional write is repeated (the
   // condition keeps a late-applied earlier attempt from being applied twice); unresolvable ->
   // kOutcomeUnknown to the caller.
@@ -78,6 +82,7 @@ class ServiceCore {
     return r.error();
   }
 
+  Result<std::vector<CommitResult>> CommitResolvedUncached(std::span<const Mutation> mutations);
   Result<std::optional<std::vector<CommitResult>>> ResolveUnknownOutcome(
       std::span<const Mutation> mutations);
 
@@ -85,6 +90,7 @@ class ServiceCore {
   ServiceOptions options_;
   Status retention_status_;  // ValidateRetentionPolicy(options_.retention); every write checks it
   RequestBudget budget_;
+  VersionCache versions_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
 };

@@ -177,7 +177,10 @@ Status PgAsyncConnection::Send(PgRequest request) {
   }
   if (PQpipelineSync(conn_) != 1) return ConnectionError("send: sync");
   ArmTimer();
-  Flush();
+  // Flushed here rather than through Flush(), which closes on failure: Send reports instead.
+  const int flushed = PQflush(conn_);
+  if (flushed < 0) return ConnectionError("send");
+  if (flushed > 0) AwaitWritable();
   return Status::Ok();
 }
 

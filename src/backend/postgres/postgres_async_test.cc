@@ -288,6 +288,39 @@ TEST_F(PostgresAsyncTest, DestroyingTheBackendFailsPendingCallsBeforeItReturns) 
   holder.Exec("ROLLBACK");
 }
 
+TEST_F(PostgresAsyncTest, BackendReleasedInsideItsOwnCompletionShutsDownThere) {
+  auto backend = Open();
+  ASSERT_NE(backend, nullptr);
+  ASSERT_TRUE(backend->Commit(One(Write(Key("held"), "1"))));
+  RawSession holder(uri_);
+  holder.Exec("BEGIN");
+  holder.Exec("SELECT 1 FROM " + options_.schema +
+              ".holdfast_entry_keys WHERE key = 'held'::bytea FOR UPDATE");
+  Completion<std::optional<std::int64_t>> pending;
+  backend->AsyncFindOperation(Key("held"), "op-held", pending.Callback());
+  RawSession observer(uri_);
+  ASSERT_TRUE(
+      observer.WaitFor(CountSessionsSql(AsyncApplication(), " AND wait_event_type = 'Lock'"), "1"));
+
+  // The last reference goes away on the loop thread, inside a completion: the destructor cannot
+  // join that thread, so it shuts the pool down there and lets the thread finish by itself.
+  auto last = std::make_shared<std::shared_ptr<Backend>>(std::move(backend));
+  Completion<std::optional<StoredVersion>> read;
+  auto read_done = read.Callback();
+  (*last)->AsyncRead(Key("held"), [last, read_done](Result<std::optional<StoredVersion>> result) {
+    last->reset();
+    read_done(std::move(result));
+  });
+  auto value = read.Wait();
+  ASSERT_TRUE(value && *value) << (value ? "" : value.error().message());
+  EXPECT_EQ((*value)->value, "1");
+  auto failed = pending.Wait();
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(failed.error().message(), HasSubstr("shutting down"));
+  holder.Exec("ROLLBACK");
+}
+
 TEST_F(PostgresAsyncTest, FaultInjectionStillSeesAsynchronousCallsAndReportsThemNotNative) {
   auto target = Open();
   ASSERT_NE(target, nullptr);

@@ -2,11 +2,14 @@
 // libpq's C API: a pool of connections in pipeline mode with prepared statements, bounded waits
 // on every socket operation, TCP keepalives and server-side statement timeouts, reconnection with
 // backoff, versioned migrations, and LISTEN/NOTIFY change notifications for push hand-off.
-// Lease and version times come from the database's clock. See docs/postgres.md.
+// Lease and version times come from the database's clock. AsyncRead, AsyncCommit and
+// AsyncFindOperation are native (Capabilities().native_async): pipelined on a few connections
+// driven by one event loop, no thread waiting per request. See docs/postgres.md.
 // Thread safety: all methods may be called concurrently.
 #ifndef HOLDFAST_POSTGRES_BACKEND_H_
 #define HOLDFAST_POSTGRES_BACKEND_H_
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -23,8 +26,16 @@ struct PostgresOptions {
   // The PostgreSQL schema (namespace) holding Holdfast's tables; created when missing. Lets
   // several games or test runs share one database.
   std::string schema = "public";
-  // Most connections the pool opens (the listener connection is extra).
+  // Most connections the pool opens for blocking calls (the listener connection is extra).
   int pool_size = 8;
+  // Most connections opened for the asynchronous calls (AsyncRead, AsyncCommit,
+  // AsyncFindOperation), each carrying many pipelined requests at once. Extra to pool_size.
+  int async_pool_size = 2;
+  // Where the asynchronous calls' sockets and completions run. Default (empty): an io_context of
+  // the backend's own, run by one thread it starts on the first asynchronous call. Set: this
+  // executor (through a strand); no thread is started, and it must keep running until the
+  // backend is destroyed. See docs/postgres.md, "Asynchronous I/O".
+  boost::asio::any_io_executor executor;
   // Bound on one request: waiting for a pooled connection plus every round trip. Past it the
   // connection is closed and the call fails (kUnavailable, or kOutcomeUnknown for a commit).
   std::chrono::milliseconds request_timeout{10'000};

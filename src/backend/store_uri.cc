@@ -16,8 +16,8 @@ namespace {
 
 constexpr std::string_view kAcceptedForms =
     "accepted forms: 'sqlite:PATH', 'sqlite:PATH?unsafe=1', 'memory:', "
-    "'postgres://user@host:port/db?schema=S&pool_size=N&request_timeout_ms=T"
-    "&statement_timeout_ms=T&<libpq parameters>'";
+    "'postgres://user@host:port/db?schema=S&pool_size=N&async_pool_size=N"
+    "&request_timeout_ms=T&statement_timeout_ms=T&<libpq parameters>'";
 
 Status BadUri(std::string_view uri, std::string_view problem) {
   return InvalidArgumentError("open_backend '" + std::string(uri) + "': " + std::string(problem) +
@@ -64,6 +64,8 @@ Result<std::shared_ptr<Backend>> OpenPostgresUri(std::string_view uri) {
   };
   HOLDFAST_RETURN_IF_ERROR(
       take_int("pool_size", [&](long long n) { options.pool_size = static_cast<int>(n); }));
+  HOLDFAST_RETURN_IF_ERROR(take_int(
+      "async_pool_size", [&](long long n) { options.async_pool_size = static_cast<int>(n); }));
   HOLDFAST_RETURN_IF_ERROR(take_int("request_timeout_ms", [&](long long n) {
     options.request_timeout = std::chrono::milliseconds(n);
   }));

@@ -1,6 +1,9 @@
 // Runs the backend conformance suite against the in-process memory backend.
+// Each test runs twice: on the backend itself, and through its asynchronous calls
+// (async_calls.h).
 #include <memory>
 
+#include "async_calls.h"
 #include "backend_conformance.h"
 #include "holdfast/memory_backend.h"
 
@@ -13,7 +16,8 @@ BackendFactory MemoryFactory() {
                         }};
 }
 
-INSTANTIATE_TEST_SUITE_P(Memory, BackendConformanceTest, ::testing::Values(MemoryFactory()),
+INSTANTIATE_TEST_SUITE_P(Memory, BackendConformanceTest,
+                         ::testing::Values(MemoryFactory(), ThroughAsyncCalls(MemoryFactory())),
                          FactoryName);
 
 }  // namespace

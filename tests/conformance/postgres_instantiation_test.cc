@@ -1,8 +1,11 @@
 // Runs the backend conformance suite against the PostgreSQL backend: each test gets a fresh
 // schema on the test run's throw-away cluster, and the suite's ManualClock stands in for the
 // database clock (PostgresOptions::clock).
+// Each test runs twice: on the backend itself, and through its asynchronous calls
+// (async_calls.h).
 #include <memory>
 
+#include "async_calls.h"
 #include "backend_conformance.h"
 #include "postgres/postgres_test_cluster.h"
 
@@ -16,7 +19,8 @@ BackendFactory PostgresFactory() {
                         }};
 }
 
-INSTANTIATE_TEST_SUITE_P(Postgres, BackendConformanceTest, ::testing::Values(PostgresFactory()),
+INSTANTIATE_TEST_SUITE_P(Postgres, BackendConformanceTest,
+                         ::testing::Values(PostgresFactory(), ThroughAsyncCalls(PostgresFactory())),
                          FactoryName);
 
 }  // namespace

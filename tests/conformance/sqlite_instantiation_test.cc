@@ -1,5 +1,7 @@
 // Runs the backend conformance suite against the SQLite backend, each test on a fresh database
 // file in its own temporary directory (removed when the backend is released).
+// Each test runs twice: on the backend itself, and through its asynchronous calls
+// (async_calls.h).
 #include <stdlib.h>
 
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "async_calls.h"
 #include "backend_conformance.h"
 #include "holdfast/sqlite_backend.h"
 
@@ -62,7 +65,8 @@ BackendFactory SqliteFactory() {
       }};
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, BackendConformanceTest, ::testing::Values(SqliteFactory()),
+INSTANTIATE_TEST_SUITE_P(Sqlite, BackendConformanceTest,
+                         ::testing::Values(SqliteFactory(), ThroughAsyncCalls(SqliteFactory())),
                          FactoryName);
 
 }  // namespace

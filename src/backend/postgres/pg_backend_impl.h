@@ -9,6 +9,9 @@
 // Serialization failures, deadlocks and unique violations (nothing applied) are retried inside
 // Commit. A connection lost after COMMIT was sent makes the outcome unknown: kOutcomeUnknown,
 // resolved by the caller with FindOperation, never by writing again blindly.
+//
+// The asynchronous calls run the same pipelines and interpret them with the same functions, but
+// on PgAsyncEngine's few pipelined connections and its event loop (pg_async_entries.cc).
 #ifndef HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_
 #define HOLDFAST_SRC_BACKEND_POSTGRES_PG_BACKEND_IMPL_H_
 
@@ -21,6 +24,7 @@
 
 #include "holdfast/backend.h"
 #include "holdfast/postgres_backend.h"
+#include "postgres/pg_async_engine.h"
 #include "postgres/pg_commit.h"
 #include "postgres/pg_connection.h"
 #include "postgres/pg_listener.h"
@@ -45,6 +49,13 @@ class PostgresBackend final : public Backend {
   Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override;
   Result<std::optional<std::int64_t>> FindOperation(const EntryKey& key,
                                                     std::string_view op_id) override;
+  // Native asynchronous forms (pg_async_entries.cc): the same pipelines and interpretation as
+  // the blocking calls above, on the PgAsyncEngine's pool instead of PgPool.
+  void AsyncRead(const EntryKey& key, BackendCallback<std::optional<StoredVersion>> done) override;
+  void AsyncCommit(std::vector<Mutation> mutations,
+                   BackendCallback<std::vector<CommitResult>> done) override;
+  void AsyncFindOperation(const EntryKey& key, std::string op_id,
+                          BackendCallback<std::optional<std::int64_t>> done) override;
   Result<std::vector<KeyListing>> ListKeys(const ListKeysQuery& query) override;
   Result<std::vector<StoredVersion>> ListVersions(const ListVersionsQuery& query) override;
   Result<std::vector<std::string>> ListStores(std::string_view prefix, std::string_view after_name,
@@ -64,9 +75,10 @@ class PostgresBackend final : public Backend {
   Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override;
 
   const std::string& channel() const { return channel_; }
+  const PostgresOptions& options() const { return options_; }
+  Deadline NewDeadline() const;
 
  private:
-  Deadline NewDeadline() const;
   // Runs one pipeline outside an explicit transaction; every statement must succeed.
   Result<std::vector<PgResult>> Query(std::span<const PgQuery> queries, std::string_view context);
   Result<std::vector<CommitResult>> CommitOnce(std::span<const Mutation> mutations, bool& retry);
@@ -77,7 +89,26 @@ class PostgresBackend final : public Backend {
   const std::string channel_;
   PgPool pool_;
   PgListener listener_;
+  // Last, so it is destroyed first: its shutdown fails the pending asynchronous calls while the
+  // rest of the backend still exists.
+  PgAsyncEngine async_;
 };
+
+// The results of a pipeline run outside an explicit transaction, every statement succeeded;
+// otherwise the transport error or the first failed statement, named by `context`. Shared by
+// both transports.
+Result<std::vector<PgResult>> AllSucceeded(Result<std::vector<PgResult>> results,
+                                           std::string_view context);
+
+// Transport-independent halves of Read and FindOperation (pg_entries.cc): the pipeline to send
+// (its parameters view `key` and `op_id`, which must outlive the sending) and the answer from
+// its results (all succeeded).
+std::vector<PgQuery> ReadLatestPipeline(const EntryKey& key);
+Result<std::optional<StoredVersion>> ReadLatestAnswer(const std::vector<PgResult>& results);
+std::vector<PgQuery> FindOperationPipeline(const EntryKey& key, std::string_view op_id);
+Result<std::optional<std::int64_t>> FindOperationAnswer(const std::vector<PgResult>& results);
+std::string ReadContext(const EntryKey& key);
+std::string FindOperationContext(const EntryKey& key);
 
 // Convenience for building pipelines.
 PgQuery Prepared(const char* name);

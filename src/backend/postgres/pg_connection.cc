@@ -9,15 +9,12 @@
 #include <string>
 
 namespace holdfast::pg_internal {
-namespace {
 
 std::string TrimMessage(const char* message) {
   std::string out = message != nullptr ? message : "";
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
-
-}  // namespace
 
 std::string DescribeKey(std::string_view store, std::string_view scope, std::string_view key) {
   std::string out;
@@ -114,41 +111,57 @@ PgParams& PgParams::Null() {
   return *this;
 }
 
+// --- PgConnectParams --------------------------------------------------------------------------
+
+PgConnectParams::PgConnectParams(const PgConnectOptions& options)
+    : connect_timeout_(
+          std::to_string(std::max<long long>(2, (options.connect_timeout.count() + 999) / 1000))),
+      keepalive_idle_(std::to_string(options.keepalive_idle.count())),
+      server_options_("-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
+                      " -c idle_in_transaction_session_timeout=" +
+                      std::to_string(options.statement_timeout.count()) +
+                      " -c search_path=" + options.schema +
+                      // NOTICEs ("relation already exists, skipping" from migrations) are not
+                      // for users.
+                      " -c client_min_messages=warning") {
+  keywords_ = {"dbname",
+               "connect_timeout",
+               "keepalives",
+               "keepalives_idle",
+               "keepalives_interval",
+               "keepalives_count",
+               "options",
+               "application_name",
+               "client_encoding",
+               nullptr};
+  values_ = {options.conninfo.c_str(),
+             connect_timeout_.c_str(),
+             "1",
+             keepalive_idle_.c_str(),
+             "1",
+             "3",
+             server_options_.c_str(),
+             options.application_name.c_str(),
+             "UTF8",
+             nullptr};
+}
+
+bool SendQuery(PGconn* conn, const PgQuery& query) {
+  const PgParams& p = query.params;
+  const int sent = query.prepared != nullptr
+                       ? PQsendQueryPrepared(conn, query.prepared, p.size(), p.values(),
+                                             p.lengths(), p.formats(), /*resultFormat=*/1)
+                       : PQsendQueryParams(conn, query.sql.c_str(), p.size(), nullptr, p.values(),
+                                           p.lengths(), p.formats(), /*resultFormat=*/1);
+  return sent == 1;
+}
+
 // --- PgConnection -----------------------------------------------------------------------------
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(
     const PgConnectOptions& options, std::span<const PreparedStatement> statements) {
-  const std::string connect_timeout =
-      std::to_string(std::max<long long>(2, (options.connect_timeout.count() + 999) / 1000));
-  const std::string keepalive_idle = std::to_string(options.keepalive_idle.count());
-  const std::string server_options =
-      "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
-      " -c idle_in_transaction_session_timeout=" +
-      std::to_string(options.statement_timeout.count()) + " -c search_path=" + options.schema +
-      // NOTICEs ("relation already exists, skipping" from migrations) are not for users.
-      " -c client_min_messages=warning";
-  // The URI comes first (expanded); the keywords after it override the URI's own values.
-  const std::array<const char*, 10> keywords = {"dbname",
-                                                "connect_timeout",
-                                                "keepalives",
-                                                "keepalives_idle",
-                                                "keepalives_interval",
-                                                "keepalives_count",
-                                                "options",
-                                                "application_name",
-                                                "client_encoding",
-                                                nullptr};
-  const std::array<const char*, 10> values = {options.conninfo.c_str(),
-                                              connect_timeout.c_str(),
-                                              "1",
-                                              keepalive_idle.c_str(),
-                                              "1",
-                                              "3",
-                                              server_options.c_str(),
-                                              options.application_name.c_str(),
-                                              "UTF8",
-                                              nullptr};
-  PGconn* conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  const PgConnectParams params(options);
+  PGconn* conn = PQconnectdbParams(params.keywords(), params.values(), /*expand_dbname=*/1);
   if (conn == nullptr) return Err(UnavailableError("postgres connect: out of memory"));
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = TrimMessage(PQerrorMessage(conn));
@@ -257,14 +270,7 @@ Result<std::vector<PgResult>> PgConnection::Run(std::span<const PgQuery> queries
                                                 Deadline deadline) {
   if (conn_ == nullptr) return Err(UnavailableError("postgres: the connection is closed"));
   for (const PgQuery& query : queries) {
-    const PgParams& p = query.params;
-    const int sent =
-        query.prepared != nullptr
-            ? PQsendQueryPrepared(conn_, query.prepared, p.size(), p.values(), p.lengths(),
-                                  p.formats(), /*resultFormat=*/1)
-            : PQsendQueryParams(conn_, query.sql.c_str(), p.size(), nullptr, p.values(),
-                                p.lengths(), p.formats(), /*resultFormat=*/1);
-    if (sent != 1) return Err(Fail("postgres send"));
+    if (!SendQuery(conn_, query)) return Err(Fail("postgres send"));
   }
   if (PQpipelineSync(conn_) != 1) return Err(Fail("postgres send: sync"));
   HOLDFAST_RETURN_IF_ERROR(Flush(deadline));

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -91,6 +92,35 @@ struct PgConnectOptions {
   std::chrono::seconds keepalive_idle{5};
   std::string application_name = "holdfast";
 };
+
+// The keyword/value arrays every Holdfast connection (blocking or asynchronous) hands to libpq's
+// PQconnectdbParams / PQconnectStartParams with expand_dbname = 1: the URI first, then Holdfast's
+// settings (connect timeout, keepalives, server options, application name), which override the
+// URI's own values. The arrays point into this object and into `options`, which must outlive it;
+// it neither copies nor moves.
+class PgConnectParams {
+ public:
+  explicit PgConnectParams(const PgConnectOptions& options);
+  PgConnectParams(const PgConnectParams&) = delete;
+  PgConnectParams& operator=(const PgConnectParams&) = delete;
+
+  const char* const* keywords() const { return keywords_.data(); }
+  const char* const* values() const { return values_.data(); }
+
+ private:
+  std::string connect_timeout_;
+  std::string keepalive_idle_;
+  std::string server_options_;
+  std::array<const char*, 10> keywords_{};
+  std::array<const char*, 10> values_{};
+};
+
+// Queues one statement on `conn` (pipeline mode: no wait), binary parameters and results; false
+// when libpq refused it (see PQerrorMessage).
+bool SendQuery(PGconn* conn, const PgQuery& query);
+
+// libpq's error text without its trailing newline.
+std::string TrimMessage(const char* message);
 
 class PgConnection {
  public:

@@ -52,12 +52,23 @@ std::string Describe(const EntryKey& key) { return DescribeKey(key.store, key.sc
 
 }  // namespace
 
+std::string ReadContext(const EntryKey& key) { return "postgres read " + Describe(key); }
+
+std::vector<PgQuery> ReadLatestPipeline(const EntryKey& key) {
+  std::vector<PgQuery> queries;
+  queries.push_back(KeyQuery(stmt::kReadLatest, key.store, key.scope, key.key));
+  return queries;
+}
+
+Result<std::optional<StoredVersion>> ReadLatestAnswer(const std::vector<PgResult>& results) {
+  if (results[0].rows() == 0) return std::optional<StoredVersion>();
+  return VersionFromRow(results[0], 0, /*with_value=*/true);
+}
+
 Result<std::optional<StoredVersion>> PostgresBackend::Read(const EntryKey& key) {
-  const PgQuery query = KeyQuery(stmt::kReadLatest, key.store, key.scope, key.key);
-  auto results = Query(std::span(&query, 1), "postgres read " + Describe(key));
+  auto results = Query(ReadLatestPipeline(key), ReadContext(key));
   if (!results) return Err(results.error());
-  if ((*results)[0].rows() == 0) return std::optional<StoredVersion>();
-  return VersionFromRow((*results)[0], 0, /*with_value=*/true);
+  return ReadLatestAnswer(*results);
 }
 
 Result<std::optional<StoredVersion>> PostgresBackend::ReadVersion(const EntryKey& key,
@@ -131,8 +142,11 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
   return std::move(write->results);
 }
 
-Result<std::optional<std::int64_t>> PostgresBackend::FindOperation(const EntryKey& key,
-                                                                   std::string_view op_id) {
+std::string FindOperationContext(const EntryKey& key) {
+  return "postgres find_operation " + Describe(key);
+}
+
+std::vector<PgQuery> FindOperationPipeline(const EntryKey& key, std::string_view op_id) {
   // "Not found" must mean "not applied and never will be". A transaction whose COMMIT reply was
   // lost may still be finishing on the server, or (after a backend crash) be made visible by
   // recovery; either way it still holds the key's row lock (or its uncommitted insert of the
@@ -145,11 +159,20 @@ Result<std::optional<std::int64_t>> PostgresBackend::FindOperation(const EntryKe
   find.params.Bytes(op_id);
   queries.push_back(std::move(find));
   queries.push_back(Prepared(stmt::kRollback));
-  auto results = Query(queries, "postgres find_operation " + Describe(key));
-  if (!results) return Err(results.error());
-  const PgResult& found = (*results)[2];
+  return queries;
+}
+
+Result<std::optional<std::int64_t>> FindOperationAnswer(const std::vector<PgResult>& results) {
+  const PgResult& found = results[2];
   if (found.rows() == 0) return std::optional<std::int64_t>();
   return std::optional<std::int64_t>(found.Int(0, 0));
+}
+
+Result<std::optional<std::int64_t>> PostgresBackend::FindOperation(const EntryKey& key,
+                                                                   std::string_view op_id) {
+  auto results = Query(FindOperationPipeline(key, op_id), FindOperationContext(key));
+  if (!results) return Err(results.error());
+  return FindOperationAnswer(*results);
 }
 
 Result<std::vector<KeyListing>> PostgresBackend::ListKeys(const ListKeysQuery& query) {

@@ -87,7 +87,8 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
 
   void OnOneRoundTrip(PgReply reply) {
     if (!reply.results) return Finish(Err(Lost(reply)));
-    if (auto failure = FirstFailure(*reply.results, context_)) return Failed(std::move(*failure));
+    if (auto failure = FirstFailure(*reply.results, context_, Ends::kInCommit))
+      return Failed(std::move(*failure));
     auto written = OneRoundTripResult(mutations_.front(), *reply.results);
     if (!written) return Finish(Err(written.error()));
     Finish(std::vector<CommitResult>{*written});
@@ -101,7 +102,8 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
   void OnLocked(PgReply reply) {
     // Nothing was written before round trip 2, whatever reached the server.
     if (!reply.results) return Finish(Err(reply.results.error().WithContext(context_)));
-    if (auto failure = FirstFailure(*reply.results, context_)) return Failed(std::move(*failure));
+    if (auto failure = FirstFailure(*reply.results, context_, Ends::kOpen))
+      return Failed(std::move(*failure));
     if (clock_) test_now_ = clock_->Now();  // the time after the locks
     auto write = DecideWrites(mutations_, lock_, *reply.results, test_now_, channel_);
     if (!write) return Failed(std::move(write.error()));
@@ -111,7 +113,8 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
 
   void OnWritten(PgReply reply) {
     if (!reply.results) return Finish(Err(Lost(reply)));
-    if (auto failure = FirstFailure(*reply.results, context_)) return Failed(std::move(*failure));
+    if (auto failure = FirstFailure(*reply.results, context_, Ends::kInCommit))
+      return Failed(std::move(*failure));
     Finish(std::move(results_));
   }
 

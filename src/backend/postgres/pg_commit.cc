@@ -92,13 +92,22 @@ std::string CommitContext(std::span<const Mutation> mutations) {
 }
 
 std::optional<CommitFailure> FirstFailure(const std::vector<PgResult>& results,
-                                          std::string_view context) {
-  for (const PgResult& result : results) {
-    if (!result.ok()) {
-      return CommitFailure{.status = StatusFromResult(result, context),
-                           .retry = IsRetryableConflict(result),
-                           .rollback = true};
+                                          std::string_view context, Ends ends) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const PgResult& result = results[i];
+    if (result.ok()) continue;
+    const bool commit_failed = ends == Ends::kInCommit && i + 1 == results.size() &&
+                               result.status() != PGRES_PIPELINE_ABORTED;
+    if (commit_failed) {
+      return CommitFailure{
+          .status = OutcomeUnknownError(std::string(context) + ": COMMIT failed (" +
+                                        StatusFromResult(result, context).message() +
+                                        "); the commit may have applied"),
+          .rollback = true};
     }
+    return CommitFailure{.status = StatusFromResult(result, context),
+                         .retry = IsRetryableConflict(result),
+                         .rollback = true};
   }
   return std::nullopt;
 }

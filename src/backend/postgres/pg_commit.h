@@ -53,10 +53,16 @@ struct CommitFailure {
   bool rollback = false;
 };
 
+// Whether a pipeline's last statement is its transaction's COMMIT.
+enum class Ends { kOpen, kInCommit };
+
 // The first statement that failed, as a CommitFailure with rollback set; nullopt when all
-// succeeded.
+// succeeded. A statement failing before COMMIT aborts the transaction (COMMIT is then skipped:
+// nothing applied), but a failure of the COMMIT statement itself is kOutcomeUnknown: a server
+// process terminated while committing (57P01, 57P02 after another process crashed) reports an
+// error although its commit record may already be durable.
 std::optional<CommitFailure> FirstFailure(const std::vector<PgResult>& results,
-                                          std::string_view context);
+                                          std::string_view context, Ends ends);
 
 // ---- One round trip ----
 

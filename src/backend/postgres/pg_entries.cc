@@ -122,7 +122,8 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
     const std::vector<PgQuery> queries = OneRoundTripCommit(mutations.front(), test_now, channel_);
     auto results = connection.Run(queries, deadline);
     if (!results) return unknown(results.error());
-    if (auto failure = FirstFailure(*results, context)) return failed(std::move(*failure));
+    if (auto failure = FirstFailure(*results, context, Ends::kInCommit))
+      return failed(std::move(*failure));
     auto written = OneRoundTripResult(mutations.front(), *results);
     if (!written) return Err(written.error());
     return std::vector<CommitResult>{*written};
@@ -131,14 +132,16 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
   const LockStep lock = LockKeys(mutations);
   auto locked = connection.Run(lock.queries, deadline);
   if (!locked) return Err(locked.error().WithContext(context));  // nothing applied
-  if (auto failure = FirstFailure(*locked, context)) return failed(std::move(*failure));
+  if (auto failure = FirstFailure(*locked, context, Ends::kOpen))
+    return failed(std::move(*failure));
   if (options_.clock) test_now = options_.clock->Now();  // the time after the locks
   auto write = DecideWrites(mutations, lock, *locked, test_now, channel_);
   if (!write) return failed(std::move(write.error()));
   // From here a lost connection leaves the outcome unknown.
   auto written = connection.Run(write->queries, deadline);
   if (!written) return unknown(written.error());
-  if (auto failure = FirstFailure(*written, context)) return failed(std::move(*failure));
+  if (auto failure = FirstFailure(*written, context, Ends::kInCommit))
+    return failed(std::move(*failure));
   return std::move(write->results);
 }
 

@@ -123,12 +123,10 @@ Result<OrderedEntry> PostgresBackend::OrderedCommitOnce(const OrderedMutation& m
     return Err(OutcomeUnknownError(context + ": the connection failed after COMMIT was sent (" +
                                    committed.error().message() + "); the write may have applied"));
   }
-  for (const PgResult& result : *committed) {
-    if (!result.ok()) {
-      retry = IsRetryableConflict(result);
-      rollback();
-      return Err(StatusFromResult(result, context));
-    }
+  if (auto failure = FirstFailure(*committed, context, Ends::kInCommit)) {
+    retry = failure->retry;
+    rollback();
+    return Err(std::move(failure->status));
   }
   return written;
 }

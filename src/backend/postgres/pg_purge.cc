@@ -106,12 +106,10 @@ Result<std::int64_t> PostgresBackend::PurgeOnce(const EntryKey& key,
     return Err(OutcomeUnknownError(context + ": the connection failed after COMMIT was sent (" +
                                    erased.error().message() + "); the purge may have applied"));
   }
-  for (const PgResult& result : *erased) {
-    if (!result.ok()) {
-      retry = IsRetryableConflict(result);
-      rollback();
-      return Err(StatusFromResult(result, context));
-    }
+  if (auto failure = FirstFailure(*erased, context, Ends::kInCommit)) {
+    retry = failure->retry;
+    rollback();
+    return Err(std::move(failure->status));
   }
   return static_cast<std::int64_t>((*erased)[0].rows());
 }

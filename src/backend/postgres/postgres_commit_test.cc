@@ -12,6 +12,7 @@
 
 #include "holdfast/postgres_backend.h"
 #include "postgres/pg_commit.h"
+#include "postgres/pg_connection.h"
 #include "postgres/postgres_test_cluster.h"
 
 namespace holdfast {
@@ -70,6 +71,49 @@ TEST(PostgresCommitShapeTest, OnlySingleFencedWritesTakeOneRoundTrip) {
   for (const Case& c : cases) {
     EXPECT_EQ(pg_internal::FitsOneRoundTrip(c.mutations, c.test_clock), c.fits) << c.name;
   }
+}
+
+// How a commit pipeline's failures are judged, on real server errors: a statement failing before
+// COMMIT aborts the transaction (nothing applied), but a failing COMMIT statement leaves the
+// outcome unknown (a server process terminated while committing reports an error although its
+// commit may be durable). A deferred unique constraint makes COMMIT itself fail here.
+TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknown) {
+  pg_internal::PgConnectOptions options;
+  options.conninfo = testing::SharedClusterUri();
+  ASSERT_FALSE(options.conninfo.empty());
+  options.schema = "public";
+  auto connection = pg_internal::PgConnection::Open(options, {});
+  ASSERT_TRUE(connection) << connection.error();
+  auto run = [&](std::vector<std::string> sql) {
+    std::vector<pg_internal::PgQuery> queries(sql.size());
+    for (std::size_t i = 0; i < sql.size(); ++i) queries[i].sql = sql[i];
+    auto results =
+        (*connection)->Run(queries, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    EXPECT_TRUE(results) << results.error();
+    return results ? *results : std::vector<pg_internal::PgResult>();
+  };
+  run({"CREATE TEMP TABLE deferred_unique (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)"});
+
+  const auto at_commit = run({"BEGIN", "INSERT INTO deferred_unique VALUES (1), (1)", "COMMIT"});
+  auto unknown = pg_internal::FirstFailure(at_commit, "test", pg_internal::Ends::kInCommit);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_EQ(unknown->status.code(), StatusCode::kOutcomeUnknown) << unknown->status;
+  EXPECT_FALSE(unknown->retry);  // 23505 would otherwise be retried as a conflict
+  // The same results from a pipeline that does not end in its COMMIT: a plain failure.
+  auto plain = pg_internal::FirstFailure(at_commit, "test", pg_internal::Ends::kOpen);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->status.code(), StatusCode::kUnavailable) << plain->status;
+  EXPECT_TRUE(plain->retry);
+
+  const auto before_commit = run({"BEGIN", "SELECT 1/0", "COMMIT"});
+  auto aborted = pg_internal::FirstFailure(before_commit, "test", pg_internal::Ends::kInCommit);
+  ASSERT_TRUE(aborted.has_value());
+  EXPECT_EQ(aborted->status.code(), StatusCode::kInternal) << aborted->status;  // 22012
+  EXPECT_TRUE(aborted->rollback);
+  run({"ROLLBACK"});
+
+  const auto fine = run({"BEGIN", "INSERT INTO deferred_unique VALUES (2)", "COMMIT"});
+  EXPECT_FALSE(pg_internal::FirstFailure(fine, "test", pg_internal::Ends::kInCommit));
 }
 
 class PostgresCommitTest : public ::testing::Test {

@@ -143,11 +143,6 @@ Result<CommitResult> ServiceCore::CommitResolved(const Mutation& mutation) {
 }
 
 Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mutation> mutations) {
-  // Set once an attempt's outcome was unknown and its read-back said "not applied". A backend
-  // must not answer "not found" while the write could still become visible, but a failure after
-  // such an answer is checked once more, so that a late-visible commit is never taken for a
-  // conflict with someone else (the caller would re-run its transform: a double apply) nor
-  // reported as certainly not applied.
   HOLDFAST_RETURN_IF_ERROR(retention_status_);
   auto committed = CommitResolvedUncached(mutations);
   if (committed) {
@@ -160,6 +155,11 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mu
 
 Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
     std::span<const Mutation> mutations) {
+  // Set once an attempt's outcome was unknown and its read-back said "not applied". A backend
+  // must not answer "not found" while the write could still become visible, but a failure after
+  // such an answer is checked once more, so that a late-visible commit is never taken for a
+  // conflict with someone else (the caller would re-run its transform: a double apply) nor
+  // reported as certainly not applied.
   bool read_back_not_found = false;
   for (int attempt = 1;; ++attempt) {
     auto committed = backend_->Commit(mutations);

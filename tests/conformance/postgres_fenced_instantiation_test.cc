@@ -15,7 +15,8 @@ namespace {
 BackendFactory PostgresFencedFactory() {
   return BackendFactory{.name = "postgres_fenced",
                         .make = [](std::shared_ptr<ManualClock> clock) -> std::shared_ptr<Backend> {
-                          auto backend = testing::OpenSharedTestPostgres(std::move(clock));
+                          auto backend = testing::OpenSharedTestPostgres(
+                              std::move(clock), /*one_round_trip_commits=*/true);
                           if (backend == nullptr) return nullptr;
                           return std::make_shared<FencedWritesBackend>(std::move(backend));
                         }};
@@ -25,7 +26,8 @@ BackendFactory PostgresFencedFactory() {
 BackendFactory PostgresFencedAsyncFactory() {
   return BackendFactory{.name = "postgres_fenced_async",
                         .make = [](std::shared_ptr<ManualClock> clock) -> std::shared_ptr<Backend> {
-                          auto backend = testing::OpenSharedTestPostgres(std::move(clock));
+                          auto backend = testing::OpenSharedTestPostgres(
+                              std::move(clock), /*one_round_trip_commits=*/true);
                           if (backend == nullptr) return nullptr;
                           return std::make_shared<FencedWritesBackend>(
                               std::make_shared<AsyncCallsBackend>(std::move(backend)));

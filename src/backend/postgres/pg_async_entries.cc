@@ -49,6 +49,7 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
                        BackendCallback<std::vector<CommitResult>> done)
       : pool_(std::move(pool)),
         clock_(backend.options().clock),
+        one_round_trip_(backend.options().one_round_trip_commits),
         channel_(backend.channel()),
         request_timeout_(backend.options().request_timeout),
         mutations_(std::move(mutations)),
@@ -62,7 +63,8 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
     pool_->BeginTransaction(deadline_, [self = shared_from_this()](Result<Transaction> pinned) {
       if (!pinned) return self->Finish(Err(pinned.error().WithContext(self->context_)));
       self->transaction_ = std::move(*pinned);
-      if (FitsOneRoundTrip(self->mutations_, self->test_now_.has_value())) {
+      if (self->one_round_trip_ &&
+          FitsOneRoundTrip(self->mutations_, self->test_now_.has_value())) {
         self->SendOneRoundTrip();
       } else {
         self->SendLocks();
@@ -146,6 +148,7 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
 
   const std::shared_ptr<PgAsyncPool> pool_;
   const std::shared_ptr<Clock> clock_;
+  const bool one_round_trip_;
   const std::string channel_;
   const std::chrono::milliseconds request_timeout_;
   const std::vector<Mutation> mutations_;  // the statements view these bytes

@@ -118,7 +118,7 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
   std::optional<Timestamp> test_now;
   if (options_.clock) test_now = options_.clock->Now();
 
-  if (FitsOneRoundTrip(mutations, test_now.has_value())) {
+  if (options_.one_round_trip_commits && FitsOneRoundTrip(mutations, test_now.has_value())) {
     const std::vector<PgQuery> queries = OneRoundTripCommit(mutations.front(), test_now, channel_);
     auto results = connection.Run(queries, deadline);
     if (!results) return unknown(results.error());

@@ -119,7 +119,7 @@ TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknow
 class PostgresCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    backend_ = testing::OpenSharedTestPostgres();
+    backend_ = testing::OpenSharedTestPostgres(nullptr, /*one_round_trip_commits=*/true);
     ASSERT_NE(backend_, nullptr);
   }
 

@@ -67,10 +67,14 @@ inline PostgresOptions TestPostgresOptions(const std::string& uri,
 }
 
 // A fresh backend on the shared cluster, in its own schema; null after a test failure.
-inline std::shared_ptr<Backend> OpenSharedTestPostgres(std::shared_ptr<Clock> clock = nullptr) {
+// `one_round_trip_commits`: PostgresOptions' experimental commit shape.
+inline std::shared_ptr<Backend> OpenSharedTestPostgres(std::shared_ptr<Clock> clock = nullptr,
+                                                       bool one_round_trip_commits = false) {
   const std::string uri = SharedClusterUri();
   if (uri.empty()) return nullptr;
-  auto backend = OpenPostgresBackend(TestPostgresOptions(uri, std::move(clock)));
+  PostgresOptions options = TestPostgresOptions(uri, std::move(clock));
+  options.one_round_trip_commits = one_round_trip_commits;
+  auto backend = OpenPostgresBackend(options);
   if (!backend) {
     ADD_FAILURE() << "OpenPostgresBackend: " << backend.error();
     return nullptr;

@@ -128,6 +128,41 @@ TEST(DataStoreRetryTest, RetryThatLandsLateNeverOverwritesANewerWrite) {
   EXPECT_EQ((*store.Get("k"))->value, value("new"));
 }
 
+// A backend that applies its second commit and then reports kUnavailable ("nothing applied"):
+// what a database server can answer when it crashes while committing a commit that recovery
+// keeps. The retry then fails its condition on the write's own version.
+class AppliedButUnavailableBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    auto committed = target().Commit(mutations);
+    if (++commits_ != 2 || !committed) return committed;
+    return Err(UnavailableError("terminating connection because of crash of another process"));
+  }
+
+ private:
+  int commits_ = 0;
+};
+
+TEST(DataStoreRetryTest, ConflictAfterAWrongNothingAppliedIsCheckedAgainstTheOpId) {
+  auto clock = std::make_shared<ManualClock>();
+  auto memory = NewMemoryBackend(clock);
+  DataStoreService service(std::make_shared<AppliedButUnavailableBackend>(memory),
+                           ServiceOptions{.clock = clock});
+  auto store = *service.GetDataStore("s");
+  ASSERT_TRUE(store.Set("k", 1).has_value());  // the first commit: answered truthfully
+  int runs = 0;
+  auto updated = store.Update("k", [&](const UpdateContext& context) -> UpdateDecision {
+    ++runs;
+    return WriteValue{value(context.current->as_int64() + 10)};
+  });
+  ASSERT_TRUE(updated.has_value()) << updated.error();
+  // The update applied once: its retry's conflict was its own write, found by op id, so the
+  // transform did not run again on top of it.
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ((*store.Get("k"))->value, value(11));
+}
+
 // SQLite-style countdown: fail the n-th backend call of an Increment for every n and each fault
 // kind. Whatever the caller is told must match the stored state.
 TEST(DataStoreRetryTest, CountdownOverEveryCallOfIncrementKeepsResultAndStateConsistent) {

@@ -161,6 +161,10 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
   // conflict with someone else (the caller would re-run its transform: a double apply) nor
   // reported as certainly not applied.
   bool read_back_not_found = false;
+  // Set once an attempt failed as retryable ("nothing applied"). A backend can be wrong about
+  // that when its server crashed while committing, so a conflict after such a retry is also
+  // checked against this write's op id before it is taken for someone else's write.
+  bool retried = false;
   for (int attempt = 1;; ++attempt) {
     auto committed = backend_->Commit(mutations);
     if (committed) return committed;
@@ -172,11 +176,12 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
       // Not applied: repeating the same conditional write is safe.
       read_back_not_found = true;
     } else if (!IsRetryable(error) || attempt >= options_.retry.max_attempts) {
-      if (!read_back_not_found) return Err(error);
+      if (!read_back_not_found && !(retried && IsConflict(error))) return Err(error);
       auto resolved = ResolveUnknownOutcome(mutations);
       if (!resolved) return Err(resolved.error());
       if (*resolved) return std::move(**resolved);  // the first attempt applied after all
       if (IsConflict(error)) return Err(error);     // someone else wrote: re-read and decide
+      if (!read_back_not_found) return Err(error);
       return Err(
           OutcomeUnknownError("an earlier attempt's outcome was unknown, and this one failed (" +
                               error.ToString() + ")"));
@@ -186,6 +191,7 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
                                      std::to_string(attempt) + " attempts (" + error.ToString() +
                                      ")"));
     }
+    retried = true;
     Backoff(attempt);
   }
 }

@@ -181,7 +181,6 @@ Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
       if (!resolved) return Err(resolved.error());
       if (*resolved) return std::move(**resolved);  // the first attempt applied after all
       if (IsConflict(error)) return Err(error);     // someone else wrote: re-read and decide
-      if (!read_back_not_found) return Err(error);
       return Err(
           OutcomeUnknownError("an earlier attempt's outcome was unknown, and this one failed (" +
                               error.ToString() + ")"));

@@ -28,7 +28,7 @@ class ServiceCore {
   Backend& backend() const { return *backend_; }
   const ServiceOptions& options() const { return options_; }
   RequestBudget& budget() { return budget_; }
-  // The versions this process last wrote or read (a guess for fencing Set; version_cache.h).
+  // The versions this process last committed (a guess for fencing Set; version_cache.h).
   VersionCache& versions() { return versions_; }
   VersionRetention retention() const {
     return VersionRetention{.bucket = options_.retention.bucket,

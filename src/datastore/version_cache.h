@@ -1,4 +1,4 @@
-// VersionCache: the latest version this process saw of recently written keys, so that an
+// VersionCache: the latest version this process committed of recently written keys, so that an
 // unconditional Set can fence its first attempt on it instead of reading the key first (one
 // round trip instead of two on a client-server backend). A guess only: a stale version makes
 // the fenced commit fail its condition and Set then reads and tries again, so a wrong entry

@@ -1,6 +1,7 @@
 // Group commit: saves of many profiles queued while one commit is in flight go out together.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <condition_variable>
@@ -140,6 +141,59 @@ TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUnd
   auto b = *store->View("bob");
   EXPECT_EQ(a->data, (json::value{{"item", false}}));
   EXPECT_EQ(b->data, (json::value{{"item", true}}));
+  guard.reset();
+  loop.join();
+}
+
+// The first trade commit applies and its reply is lost; the database then goes away (Now fails,
+// as during crash recovery), so the trade's repeat fails before it commits anything. That
+// failure says nothing about the first attempt: the trade must stay unknown, never be restored.
+// (Found by the PostgreSQL duplication test: a restored pair's next saves undid the trade.)
+class TradeAppliesThenDatabaseGoes final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<Timestamp> Now() override {
+    if (gone_) return Err(UnavailableError("the database system is in recovery mode"));
+    return target().Now();
+  }
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    auto applied = target().Commit(mutations);
+    if (!applied || mutations.size() != 2 || gone_) return applied;
+    gone_ = true;
+    return Err(OutcomeUnknownError("reply lost"));
+  }
+  Result<std::optional<std::int64_t>> FindOperation(const EntryKey& key,
+                                                    std::string_view op_id) override {
+    if (gone_) return Err(UnavailableError("the database system is in recovery mode"));
+    return target().FindOperation(key, op_id);
+  }
+  std::atomic<bool> gone_{false};
+};
+
+TEST(ProfileTradeFaultTest, TradeWhoseRepeatFailsAfterAnUnknownOutcomeStaysUnknown) {
+  boost::asio::io_context ctx;
+  auto guard = boost::asio::make_work_guard(ctx);
+  std::thread loop([&] { ctx.run(); });
+  auto backend = std::make_shared<TradeAppliesThenDatabaseGoes>(NewMemoryBackend());
+  auto service =
+      std::make_shared<DataStoreService>(backend, ServiceOptions{.retry = {.max_attempts = 1}});
+  auto store = *ProfileStore::Open(service, {.server_id = "A"});
+  auto alice = *store->StartSession("alice", {}, ctx.get_executor());
+  auto bob = *store->StartSession("bob", {}, ctx.get_executor());
+  Status traded = store->Trade(alice, bob, [](json::value& a, json::value& b) {
+    a = json::object{{"item", false}};
+    b = json::object{{"item", true}};
+    return true;
+  });
+  EXPECT_EQ(traded.code(), StatusCode::kOutcomeUnknown) << traded;
+  EXPECT_FALSE(alice->IsActive());
+  EXPECT_FALSE(bob->IsActive());
+  backend->gone_ = false;
+  auto a = *store->View("alice");
+  auto b = *store->View("bob");
+  EXPECT_EQ(a->data, (json::value{{"item", false}}));
+  EXPECT_EQ(b->data, (json::value{{"item", true}}));
+  store->Shutdown(std::chrono::seconds(5));  // sessions a failure left active stop their timers
   guard.reset();
   loop.join();
 }

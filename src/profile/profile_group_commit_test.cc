@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -116,11 +117,15 @@ class LostTradeReplies final : public BackendWrapper {
   bool lose_ = true;
 };
 
-TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUndone) {
+// Trades alice's item to bob through `backend` (whose faults make the outcome unknown although
+// the trade commits) and checks that the trade is reported unknown and never undone: both
+// sessions end without another write (a restored pre-trade copy would put the item back), and
+// once `heal` lets reads through the store holds the trade.
+void ExpectUnknownTradeEndsBothSessionsAndStays(std::shared_ptr<Backend> backend,
+                                                const std::function<void()>& heal) {
   boost::asio::io_context ctx;
   auto guard = boost::asio::make_work_guard(ctx);
   std::thread loop([&] { ctx.run(); });
-  auto backend = std::make_shared<LostTradeReplies>(NewMemoryBackend());
   auto service =
       std::make_shared<DataStoreService>(backend, ServiceOptions{.retry = {.max_attempts = 1}});
   auto store = *ProfileStore::Open(service, {.server_id = "A"});
@@ -132,17 +137,21 @@ TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUnd
     return true;
   });
   EXPECT_EQ(traded.code(), StatusCode::kOutcomeUnknown) << traded;
-  // The trade did commit. Neither session may write again (a restored pre-trade copy would
-  // put the item back): both ended without another write.
   EXPECT_FALSE(alice->IsActive());
   EXPECT_FALSE(bob->IsActive());
-  backend->lose_ = false;
+  heal();
   auto a = *store->View("alice");
   auto b = *store->View("bob");
   EXPECT_EQ(a->data, (json::value{{"item", false}}));
   EXPECT_EQ(b->data, (json::value{{"item", true}}));
+  store->Shutdown(std::chrono::seconds(5));  // sessions a failure left active stop their timers
   guard.reset();
   loop.join();
+}
+
+TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUndone) {
+  auto backend = std::make_shared<LostTradeReplies>(NewMemoryBackend());
+  ExpectUnknownTradeEndsBothSessionsAndStays(backend, [&] { backend->lose_ = false; });
 }
 
 // The first trade commit applies and its reply is lost; the database then goes away (Now fails,
@@ -171,31 +180,8 @@ class TradeAppliesThenDatabaseGoes final : public BackendWrapper {
 };
 
 TEST(ProfileTradeFaultTest, TradeWhoseRepeatFailsAfterAnUnknownOutcomeStaysUnknown) {
-  boost::asio::io_context ctx;
-  auto guard = boost::asio::make_work_guard(ctx);
-  std::thread loop([&] { ctx.run(); });
   auto backend = std::make_shared<TradeAppliesThenDatabaseGoes>(NewMemoryBackend());
-  auto service =
-      std::make_shared<DataStoreService>(backend, ServiceOptions{.retry = {.max_attempts = 1}});
-  auto store = *ProfileStore::Open(service, {.server_id = "A"});
-  auto alice = *store->StartSession("alice", {}, ctx.get_executor());
-  auto bob = *store->StartSession("bob", {}, ctx.get_executor());
-  Status traded = store->Trade(alice, bob, [](json::value& a, json::value& b) {
-    a = json::object{{"item", false}};
-    b = json::object{{"item", true}};
-    return true;
-  });
-  EXPECT_EQ(traded.code(), StatusCode::kOutcomeUnknown) << traded;
-  EXPECT_FALSE(alice->IsActive());
-  EXPECT_FALSE(bob->IsActive());
-  backend->gone_ = false;
-  auto a = *store->View("alice");
-  auto b = *store->View("bob");
-  EXPECT_EQ(a->data, (json::value{{"item", false}}));
-  EXPECT_EQ(b->data, (json::value{{"item", true}}));
-  store->Shutdown(std::chrono::seconds(5));  // sessions a failure left active stop their timers
-  guard.reset();
-  loop.join();
+  ExpectUnknownTradeEndsBothSessionsAndStays(backend, [&] { backend->gone_ = false; });
 }
 
 }  // namespace

@@ -73,22 +73,33 @@ TEST(PostgresCommitShapeTest, OnlySingleFencedWritesTakeOneRoundTrip) {
   }
 }
 
+// A connection to the shared cluster's public schema, for statements of the tests' own.
+pg_internal::PgConnectOptions PublicSchemaOptions() {
+  pg_internal::PgConnectOptions options;
+  options.conninfo = testing::SharedClusterUri();
+  options.schema = "public";
+  return options;
+}
+
+// Runs `sql` as one pipeline of plain statements.
+Result<std::vector<pg_internal::PgResult>> RunSql(pg_internal::PgConnection& connection,
+                                                  const std::vector<std::string>& sql) {
+  std::vector<pg_internal::PgQuery> queries(sql.size());
+  for (std::size_t i = 0; i < sql.size(); ++i) queries[i].sql = sql[i];
+  return connection.Run(queries, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+}
+
 // How a commit pipeline's failures are judged, on real server errors: a statement failing before
 // COMMIT aborts the transaction (nothing applied), but a failing COMMIT statement leaves the
 // outcome unknown (a server process terminated while committing reports an error although its
 // commit may be durable). A deferred unique constraint makes COMMIT itself fail here.
 TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknown) {
-  pg_internal::PgConnectOptions options;
-  options.conninfo = testing::SharedClusterUri();
+  const pg_internal::PgConnectOptions options = PublicSchemaOptions();
   ASSERT_FALSE(options.conninfo.empty());
-  options.schema = "public";
   auto connection = pg_internal::PgConnection::Open(options, {});
   ASSERT_TRUE(connection) << connection.error();
   auto run = [&](std::vector<std::string> sql) {
-    std::vector<pg_internal::PgQuery> queries(sql.size());
-    for (std::size_t i = 0; i < sql.size(); ++i) queries[i].sql = sql[i];
-    auto results =
-        (*connection)->Run(queries, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    auto results = RunSql(**connection, sql);
     EXPECT_TRUE(results) << results.error();
     return results ? *results : std::vector<pg_internal::PgResult>();
   };
@@ -121,17 +132,11 @@ TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknow
 // failing at the sync point arrives where the sync point's result should be, so the pipeline
 // fails as a whole, which the commit takes for an unknown outcome (PostgresBackend::CommitOnce).
 TEST(PostgresCommitFailureTest, AnImplicitCommitFailingAtTheSyncPointFailsThePipeline) {
-  pg_internal::PgConnectOptions options;
-  options.conninfo = testing::SharedClusterUri();
+  const pg_internal::PgConnectOptions options = PublicSchemaOptions();
   ASSERT_FALSE(options.conninfo.empty());
-  options.schema = "public";
   auto connection = pg_internal::PgConnection::Open(options, {});
   ASSERT_TRUE(connection) << connection.error();
-  auto run = [&](std::vector<std::string> sql) {
-    std::vector<pg_internal::PgQuery> queries(sql.size());
-    for (std::size_t i = 0; i < sql.size(); ++i) queries[i].sql = sql[i];
-    return (*connection)->Run(queries, std::chrono::steady_clock::now() + std::chrono::seconds(30));
-  };
+  auto run = [&](std::vector<std::string> sql) { return RunSql(**connection, sql); };
   ASSERT_TRUE(run({"CREATE TEMP TABLE deferred_unique (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)",
                    "CREATE TEMP TABLE plain (k int)"}));
   ASSERT_TRUE((*connection)->idle());

@@ -28,7 +28,7 @@ struct LatestHeader {
   bool deleted = false;
 };
 
-// Appends the retention statement (retention.h) for the versions of `k` below `written`.
+// Appends the retention statement (retention.h) that applies `plan` to the older versions of `k`.
 void AppendPrune(const EntryKey& k, const backend_internal::PrunePlan& plan,
                  std::vector<PgQuery>& out) {
   const backend_internal::PruneBounds bounds = backend_internal::BoundsOf(plan);

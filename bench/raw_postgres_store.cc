@@ -226,7 +226,8 @@ Result<std::optional<RawValue>> RawPostgresStore::Get(std::string_view key) {
 }
 
 Result<std::int64_t> RawPostgresStore::Set(std::string_view key, std::string_view bytes) {
-  const std::string op_id = NextOpId();
+  // Only the versioned layout pays for an op id; the key-value one does no more than it must.
+  const std::string op_id = layout_ == RawLayout::kVersioned ? NextOpId() : std::string();
   auto results = Pipeline({layout_ == RawLayout::kKeyValue ? Call{"set", {key, bytes}}
                                                            : Call{"set", {key, bytes, op_id}}});
   if (!results) return Err(results.error());
@@ -291,7 +292,7 @@ Result<std::vector<std::int64_t>> RawPostgresStore::UpdateAll(
     }
     versions.push_back(EncodeInt8(DecodeInt8(rows, 0, 0)));
     values.push_back(transform(Bytes(rows, 0, 1)));
-    op_ids.push_back(NextOpId());
+    if (layout_ == RawLayout::kVersioned) op_ids.push_back(NextOpId());
   }
   read->clear();
   calls.clear();

@@ -1,0 +1,19 @@
+// An AsyncScheduler on an Asio executor: Post is boost::asio::post, After a steady_timer. The
+// profile layer runs its asynchronous saves on one over the ProfileStore's I/O executor.
+// Internal header (it pulls in Asio: include it only where the executor is known).
+#ifndef HOLDFAST_SRC_DATASTORE_EXECUTOR_SCHEDULER_H_
+#define HOLDFAST_SRC_DATASTORE_EXECUTOR_SCHEDULER_H_
+
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+
+#include "async_scheduler.h"
+
+namespace holdfast::internal {
+
+// Work runs on `executor`; an executor whose context is joined waits for pending timers.
+std::shared_ptr<AsyncScheduler> MakeExecutorScheduler(boost::asio::any_io_executor executor);
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_DATASTORE_EXECUTOR_SCHEDULER_H_

@@ -144,11 +144,13 @@ TEST_F(ProfileAsyncSaveTest, UnknownOutcomeOfASaveIsResolvedByReadingBackNotWrit
   auto profiles = Start(1);
   AddCoins(profiles[0], 5);
   const auto version_before = (*memory_->Read(EntryKey{"profiles", "global", "p0"}))->version;
+  const auto blocking_before = deferred_->blocking_calls();
   faults_->SetPlan(
       {.kind = FaultKind::kAppliedButFailed, .calls = CallClass::kWrite, .fail_nth = 1});
   EXPECT_TRUE(
       loop_.Run([&] { return profiles[0]->AsyncSave(boost::asio::use_future); }).get().ok());
   EXPECT_EQ(faults_->faults_injected(), 1);
+  EXPECT_EQ(deferred_->blocking_calls(), blocking_before);  // resolved by AsyncFindOperation
   // Applied once: one new version, found by its op id rather than written again.
   EXPECT_EQ((*memory_->Read(EntryKey{"profiles", "global", "p0"}))->version, version_before + 1);
   EXPECT_EQ(Stored("p0").at("data").at("coins"), json::value(5));

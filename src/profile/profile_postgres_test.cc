@@ -83,6 +83,21 @@ class ProfilePostgresTest : public ::testing::Test {
     return killed;
   }
 
+  // Terminates this test's asynchronous connections (the native Async* calls' pool).
+  int KillAsyncConnections() {
+    PGconn* conn = PQconnectdb(uri_.c_str());
+    const std::string sql =
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
+        "'holdfast-async:" +
+        schema_ + "'";
+    PGresult* result = PQexec(conn, sql.c_str());
+    const int killed =
+        PQresultStatus(result) == PGRES_TUPLES_OK ? std::stoi(PQgetvalue(result, 0, 0)) : -1;
+    PQclear(result);
+    PQfinish(conn);
+    return killed;
+  }
+
   std::string uri_;
   std::string schema_;
   testing::GameLoop loop_;
@@ -220,6 +235,58 @@ TEST_F(ProfilePostgresTest, ManyProfilesSaveAndEndTogether) {
     auto view = store->View("p" + std::to_string(i));
     ASSERT_TRUE(view && *view);
     EXPECT_EQ((*view)->data.at("coins").as_int64(), i);
+    EXPECT_FALSE((*view)->session.has_value());
+  }
+}
+
+// PostgreSQL's Async* calls are native, so saves take the asynchronous path: one I/O thread
+// carries every save, and killing the asynchronous connections under them loses nothing (lost
+// commits are resolved by reading back their op ids, the rest retried on new connections).
+TEST_F(ProfilePostgresTest, SavesOnNativeAsyncCallsSurviveKilledConnectionsWithOneIoThread) {
+  ProfileStoreOptions options = SlowRenewal("A");
+  options.io_threads = 1;
+  auto store = Open(std::move(options));
+  ASSERT_TRUE(store);
+  constexpr int kProfiles = 40;
+  constexpr int kRounds = 4;
+  std::vector<std::shared_ptr<Profile>> profiles;
+  for (int i = 0; i < kProfiles; ++i) {
+    auto profile = store->StartSession("p" + std::to_string(i), {}, loop_.executor());
+    ASSERT_TRUE(profile) << profile.error();
+    profiles.push_back(*profile);
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::future<Status>> saves;
+    loop_.Run([&] {
+      for (auto& profile : profiles) {
+        (void)profile->Mutate(
+            [](json::value& d) { d.as_object()["coins"] = d.as_object()["coins"].as_int64() + 1; });
+        saves.push_back(profile->AsyncSave(boost::asio::use_future));
+      }
+      return 0;
+    });
+    if (round % 2 == 1) {
+      // Only the Async* calls open these connections: the saves did not wait on a thread.
+      EXPECT_GT(KillAsyncConnections(), 0);
+    }
+    for (auto& save : saves) {
+      const Status status = save.get();
+      // A save may fail when its connection died (the next save carries the data), but never
+      // because the session was lost.
+      EXPECT_NE(status.code(), StatusCode::kFailedPrecondition) << status;
+    }
+  }
+  std::vector<std::future<Status>> ends;
+  loop_.Run([&] {
+    for (auto& profile : profiles)
+      ends.push_back(profile->AsyncEndSession(boost::asio::use_future));
+    return 0;
+  });
+  for (auto& end : ends) EXPECT_TRUE(end.get().ok());
+  for (int i = 0; i < kProfiles; ++i) {
+    auto view = store->View("p" + std::to_string(i));
+    ASSERT_TRUE(view && *view);
+    EXPECT_EQ((*view)->data.at("coins").as_int64(), kRounds);
     EXPECT_FALSE((*view)->session.has_value());
   }
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <future>
 
+#include "commit_fault_backends.h"
 #include "deferred_async_backend.h"
 #include "executor_scheduler.h"
 #include "holdfast/data_store_service.h"
@@ -18,39 +19,11 @@
 namespace holdfast {
 namespace {
 
+using testing::AppliedButUnavailableBackend;
+using testing::UnresolvableBackend;
+
 using boost::json::value;
 using std::chrono::milliseconds;
-
-// A write that applies and then reports kUnavailable ("nothing applied") on its `nth` commit:
-// a server crashing while committing a commit that recovery keeps.
-class AppliedButUnavailableBackend final : public BackendWrapper {
- public:
-  AppliedButUnavailableBackend(std::shared_ptr<Backend> target, int nth)
-      : BackendWrapper(std::move(target)), nth_(nth) {}
-  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
-    auto committed = target().Commit(mutations);
-    if (++commits_ != nth_ || !committed) return committed;
-    return Err(UnavailableError("terminating connection because of crash of another process"));
-  }
-
- private:
-  int nth_;
-  std::atomic<int> commits_{0};
-};
-
-// Writes apply but report an unknown outcome, and the read-back of operation ids is down.
-class UnresolvableBackend final : public BackendWrapper {
- public:
-  using BackendWrapper::BackendWrapper;
-  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
-    auto applied = target().Commit(mutations);
-    if (!applied) return applied;
-    return Err(OutcomeUnknownError("reply lost"));
-  }
-  Result<std::optional<std::int64_t>> FindOperation(const EntryKey&, std::string_view) override {
-    return Err(UnavailableError("read-back refused"));
-  }
-};
 
 struct Harness {
   // `below`: what the deferred backend runs its calls on (faults over memory by default).

@@ -87,6 +87,22 @@ class ProfileAsyncSaveTest : public ::testing::Test {
     return saves;
   }
 
+  // Starts `n` profiles, adds `coins` to each and saves them as one group commit whose backend
+  // calls are all held in flight (empty when they did not get there).
+  std::vector<std::future<Status>> SavesHeldInFlight(int n, int coins) {
+    auto profiles = Start(n);
+    for (const auto& profile : profiles) AddCoins(profile, coins);
+    blocking_before_saves_ = deferred_->blocking_calls();  // starts and mutations: blocking
+    deferred_->Hold();
+    auto saves = SaveAllAsOneBatch(profiles);
+    if (!deferred_->WaitForQueued(static_cast<std::size_t>(n), kBound)) {
+      ADD_FAILURE() << "only " << deferred_->queued() << " calls in flight";
+      deferred_->Release();
+      return {};
+    }
+    return saves;
+  }
+
   // Runs a task on the store's I/O executor and says whether it ran within the bound.
   bool IoThreadIsFree() {
     std::promise<void> ran;
@@ -104,22 +120,19 @@ class ProfileAsyncSaveTest : public ::testing::Test {
   std::shared_ptr<FaultInjectingBackend> faults_;
   std::shared_ptr<testing::DeferredAsyncBackend> deferred_;
   std::shared_ptr<ProfileStore> store_;
+  std::int64_t blocking_before_saves_ = 0;
 };
 
 TEST_F(ProfileAsyncSaveTest, ManySavesOfOneGroupCommitAreAllInFlightWithOneIoThread) {
   Open(/*multi_key_atomic=*/false);
   constexpr int kProfiles = 16;
-  auto profiles = Start(kProfiles);
-  for (const auto& profile : profiles) AddCoins(profile, 7);
-  const auto blocking_before = deferred_->blocking_calls();
-  deferred_->Hold();
-  auto saves = SaveAllAsOneBatch(profiles);
   // Every save's first backend call is queued at once: nothing waits for the one before it.
-  ASSERT_TRUE(deferred_->WaitForQueued(kProfiles, kBound)) << deferred_->queued();
+  auto saves = SavesHeldInFlight(kProfiles, 7);
+  ASSERT_EQ(saves.size(), static_cast<std::size_t>(kProfiles));
   EXPECT_TRUE(IoThreadIsFree());  // and the only I/O thread is not waiting for any of them
   deferred_->Release();
   for (auto& save : saves) EXPECT_TRUE(save.get().ok());
-  EXPECT_EQ(deferred_->blocking_calls(), blocking_before);
+  EXPECT_EQ(deferred_->blocking_calls(), blocking_before_saves_);
   for (int i = 0; i < kProfiles; ++i) {
     EXPECT_EQ(Stored("p" + std::to_string(i)).at("data").at("coins"), json::value(7));
   }
@@ -173,11 +186,8 @@ TEST_F(ProfileAsyncSaveTest, ReleaseSaveRunsAsynchronouslyAndLeavesNoLock) {
 TEST_F(ProfileAsyncSaveTest, ShutdownWaitsForSavesInFlightThenReleasesEveryProfile) {
   Open(/*multi_key_atomic=*/false);
   constexpr int kProfiles = 4;
-  auto profiles = Start(kProfiles);
-  for (const auto& profile : profiles) AddCoins(profile, 1);
-  deferred_->Hold();
-  auto saves = SaveAllAsOneBatch(profiles);
-  ASSERT_TRUE(deferred_->WaitForQueued(kProfiles, kBound));
+  auto saves = SavesHeldInFlight(kProfiles, 1);
+  ASSERT_EQ(saves.size(), static_cast<std::size_t>(kProfiles));
   auto shutdown = std::async(std::launch::async, [&] { return store_->Shutdown(kBound); });
   // The final saves queue behind the saves in flight: nothing is released while they are held.
   EXPECT_EQ(shutdown.wait_for(milliseconds(200)), std::future_status::timeout);
@@ -192,11 +202,8 @@ TEST_F(ProfileAsyncSaveTest, ShutdownWaitsForSavesInFlightThenReleasesEveryProfi
 TEST_F(ProfileAsyncSaveTest, DestroyingTheStoreWaitsForSavesInFlight) {
   Open(/*multi_key_atomic=*/false);
   constexpr int kProfiles = 4;
-  auto profiles = Start(kProfiles);
-  for (const auto& profile : profiles) AddCoins(profile, 9);
-  deferred_->Hold();
-  auto saves = SaveAllAsOneBatch(profiles);
-  ASSERT_TRUE(deferred_->WaitForQueued(kProfiles, kBound));
+  auto saves = SavesHeldInFlight(kProfiles, 9);
+  ASSERT_EQ(saves.size(), static_cast<std::size_t>(kProfiles));
   auto destroyed =
       std::async(std::launch::async, [store = std::exchange(store_, nullptr)]() mutable {
         store.reset();  // the last reference: closes the store

@@ -68,28 +68,26 @@ class ProfilePostgresTest : public ::testing::Test {
     EXPECT_TRUE(store) << store.error();
     return store ? *store : nullptr;
   }
-  // Terminates the notification listeners of this test's servers (named after the schema).
-  int KillListeners() {
-    PGconn* conn = PQconnectdb(uri_.c_str());
-    const std::string sql =
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
-        "'holdfast-listener:" +
-        schema_ + "'";
-    PGresult* result = PQexec(conn, sql.c_str());
-    const int killed =
-        PQresultStatus(result) == PGRES_TUPLES_OK ? std::stoi(PQgetvalue(result, 0, 0)) : -1;
-    PQclear(result);
-    PQfinish(conn);
-    return killed;
+  // Starts sessions p0..p<n-1> on the game loop (fewer when one fails).
+  std::vector<std::shared_ptr<Profile>> StartProfiles(ProfileStore& store, int n) {
+    std::vector<std::shared_ptr<Profile>> profiles;
+    for (int i = 0; i < n; ++i) {
+      auto profile = store.StartSession("p" + std::to_string(i), {}, loop_.executor());
+      EXPECT_TRUE(profile) << profile.error();
+      if (!profile) break;
+      profiles.push_back(*profile);
+    }
+    return profiles;
   }
 
-  // Terminates this test's asynchronous connections (the native Async* calls' pool).
-  int KillAsyncConnections() {
+  // Terminates this test's server sessions of one kind (application_name "<kind>:<schema>"):
+  // "holdfast-listener" for the notification listeners, "holdfast-async" for the connections of
+  // the native Async* calls.
+  int KillConnections(const std::string& kind) {
     PGconn* conn = PQconnectdb(uri_.c_str());
     const std::string sql =
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
-        "'holdfast-async:" +
-        schema_ + "'";
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '" +
+        kind + ":" + schema_ + "'";
     PGresult* result = PQexec(conn, sql.c_str());
     const int killed =
         PQresultStatus(result) == PGRES_TUPLES_OK ? std::stoi(PQgetvalue(result, 0, 0)) : -1;
@@ -150,7 +148,8 @@ TEST_F(ProfilePostgresTest, KilledListenerConnectionSlowsHandOffButNeverDuplicat
   std::shared_ptr<Profile> current;
   constexpr int kRounds = 6;
   for (int round = 0; round < kRounds; ++round) {
-    KillListeners();  // notifications in flight are lost; the listeners reconnect
+    KillConnections(
+        "holdfast-listener");  // notifications in flight are lost; the listeners reconnect
     auto taken = stores[round % 2]->AsyncStartSession(
         "p1", {.policy = LockPolicy::kWaitThenFail, .wait = seconds(20)}, loop_.executor(),
         boost::asio::use_future);
@@ -216,12 +215,8 @@ TEST_F(ProfilePostgresTest, ManyProfilesSaveAndEndTogether) {
   auto store = Open(SlowRenewal("A"));
   ASSERT_TRUE(store);
   constexpr int kProfiles = 200;
-  std::vector<std::shared_ptr<Profile>> profiles;
-  for (int i = 0; i < kProfiles; ++i) {
-    auto profile = store->StartSession("p" + std::to_string(i), {}, loop_.executor());
-    ASSERT_TRUE(profile) << profile.error();
-    profiles.push_back(*profile);
-  }
+  auto profiles = StartProfiles(*store, kProfiles);
+  ASSERT_EQ(profiles.size(), static_cast<std::size_t>(kProfiles));
   std::vector<std::future<Status>> saves;
   loop_.Run([&] {
     for (int i = 0; i < kProfiles; ++i) {
@@ -249,12 +244,8 @@ TEST_F(ProfilePostgresTest, SavesOnNativeAsyncCallsSurviveKilledConnectionsWithO
   ASSERT_TRUE(store);
   constexpr int kProfiles = 40;
   constexpr int kRounds = 4;
-  std::vector<std::shared_ptr<Profile>> profiles;
-  for (int i = 0; i < kProfiles; ++i) {
-    auto profile = store->StartSession("p" + std::to_string(i), {}, loop_.executor());
-    ASSERT_TRUE(profile) << profile.error();
-    profiles.push_back(*profile);
-  }
+  auto profiles = StartProfiles(*store, kProfiles);
+  ASSERT_EQ(profiles.size(), static_cast<std::size_t>(kProfiles));
   for (int round = 0; round < kRounds; ++round) {
     std::vector<std::future<Status>> saves;
     loop_.Run([&] {
@@ -267,7 +258,7 @@ TEST_F(ProfilePostgresTest, SavesOnNativeAsyncCallsSurviveKilledConnectionsWithO
     });
     if (round % 2 == 1) {
       // Only the Async* calls open these connections: the saves did not wait on a thread.
-      EXPECT_GT(KillAsyncConnections(), 0);
+      EXPECT_GT(KillConnections("holdfast-async"), 0);
     }
     for (auto& save : saves) {
       const Status status = save.get();

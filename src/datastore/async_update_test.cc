@@ -84,6 +84,17 @@ TEST(AsyncUpdateTest, UpdateWaitsOnNoThreadAndCommitsOnTopOfTheVersionRead) {
   EXPECT_EQ(h.deferred->async_commits(), 1);
 }
 
+TEST(AsyncUpdateTest, CommittedVersionIsRememberedSoTheNextSetNeedsNoRead) {
+  Harness h;
+  int runs = 0;
+  ASSERT_TRUE(h.Update("k", AddTen(runs)).has_value());  // creates k at version 1
+  const auto blocking_before = h.deferred->blocking_calls();
+  ASSERT_TRUE(h.service.GetDataStore("s")->Set("k", 3).has_value());
+  // Fenced on the version the asynchronous commit remembered: the commit alone, no read first.
+  EXPECT_EQ(h.deferred->blocking_calls() - blocking_before, 1);
+  EXPECT_EQ(h.Stored("k")->version, 2);
+}
+
 TEST(AsyncUpdateTest, AppliedButFailedCommitIsResolvedByReadingBackTheOpId) {
   Harness h;
   ASSERT_TRUE(h.service.GetDataStore("s")->Set("k", 5).has_value());

@@ -2,6 +2,7 @@
 // DataStore. Every write is a conditional write of the whole record (lock inside the record);
 // saves, releases and trades are fenced on (owner, epoch); lease times come from the backend's
 // clock. ProfileStore runs these on its I/O threads; the simulation and tests call them directly.
+// AsyncSaveMany is the one asynchronous form, for backends with native_async.
 // Internal header. Thread safety: all methods may be called concurrently.
 #ifndef HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
 #define HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_

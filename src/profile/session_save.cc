@@ -173,6 +173,10 @@ void SessionProtocol::AsyncSaveMany(std::vector<SaveItem> items,
 void SessionProtocol::AsyncSaveOneByOne(const std::shared_ptr<AsyncSaveRun>& run,
                                         std::shared_ptr<internal::AsyncScheduler> scheduler) {
   const std::size_t n = run->items.size();
+  if (n == 0) {  // as SaveMany: nothing to save is an empty result, never inline
+    scheduler->Post([run] { run->done({}); });
+    return;
+  }
   run->out.assign(n, Err(InternalError("not saved")));
   run->left = n;
   // Every item's update is in flight at once; each profile has at most one save in flight

@@ -37,8 +37,9 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
   void Attempt() {
     core_.backend().AsyncCommit(
         mutations_, [self = shared_from_this()](Result<std::vector<CommitResult>> r) mutable {
-          auto& scheduler = *self->scheduler_;
-          scheduler.Post([self = std::move(self), r = std::move(r)]() mutable {
+          // Held across Post: the posted work may finish the caller's store before Post returns.
+          std::shared_ptr<AsyncScheduler> scheduler = self->scheduler_;
+          scheduler->Post([self = std::move(self), r = std::move(r)]() mutable {
             self->Handle(self->resolution_.AfterAttempt(std::move(r)));
           });
         });

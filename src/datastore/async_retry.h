@@ -35,8 +35,9 @@ void AsyncWithRetry(ServiceCore& core, std::shared_ptr<AsyncScheduler> scheduler
       ++attempt;
       // The backend keeps nothing of this operation once its callback has run: `self` moves on.
       call([self = this->shared_from_this()](Result<T> result) mutable {
-        AsyncScheduler& target = *self->scheduler;
-        target.Post([self = std::move(self), result = std::move(result)]() mutable {
+        // Held across Post: the posted work may run, and the caller let go, before Post returns.
+        std::shared_ptr<AsyncScheduler> target = self->scheduler;
+        target->Post([self = std::move(self), result = std::move(result)]() mutable {
           self->OnReply(std::move(result));
         });
       });

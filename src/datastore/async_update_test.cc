@@ -34,7 +34,7 @@ struct Harness {
         faults(std::make_shared<FaultInjectingBackend>(below ? below(memory) : memory, clock)),
         deferred(std::make_shared<testing::DeferredAsyncBackend>(faults)),
         service(deferred, WithClock(std::move(options), clock)),
-        scheduler(internal::MakeExecutorScheduler(pool.get_executor())) {}
+        scheduler(internal::MakeExecutorScheduler(pool->get_executor(), pool)) {}
 
   static ServiceOptions WithClock(ServiceOptions options, std::shared_ptr<Clock> clock) {
     options.clock = std::move(clock);
@@ -59,7 +59,7 @@ struct Harness {
   std::shared_ptr<FaultInjectingBackend> faults;
   std::shared_ptr<testing::DeferredAsyncBackend> deferred;
   DataStoreService service;
-  boost::asio::thread_pool pool{1};
+  std::shared_ptr<boost::asio::thread_pool> pool = std::make_shared<boost::asio::thread_pool>(1);
   std::shared_ptr<internal::AsyncScheduler> scheduler;
 };
 

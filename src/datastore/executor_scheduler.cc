@@ -9,8 +9,8 @@ namespace {
 
 class ExecutorScheduler final : public AsyncScheduler {
  public:
-  explicit ExecutorScheduler(boost::asio::any_io_executor executor)
-      : executor_(std::move(executor)) {}
+  ExecutorScheduler(boost::asio::any_io_executor executor, std::shared_ptr<void> context_owner)
+      : context_owner_(std::move(context_owner)), executor_(std::move(executor)) {}
 
   void Post(std::function<void()> work) override { boost::asio::post(executor_, std::move(work)); }
 
@@ -22,13 +22,15 @@ class ExecutorScheduler final : public AsyncScheduler {
   }
 
  private:
+  std::shared_ptr<void> context_owner_;  // first: outlives the executor
   boost::asio::any_io_executor executor_;
 };
 
 }  // namespace
 
-std::shared_ptr<AsyncScheduler> MakeExecutorScheduler(boost::asio::any_io_executor executor) {
-  return std::make_shared<ExecutorScheduler>(std::move(executor));
+std::shared_ptr<AsyncScheduler> MakeExecutorScheduler(boost::asio::any_io_executor executor,
+                                                      std::shared_ptr<void> context_owner) {
+  return std::make_shared<ExecutorScheduler>(std::move(executor), std::move(context_owner));
 }
 
 }  // namespace holdfast::internal

@@ -12,7 +12,12 @@
 namespace holdfast::internal {
 
 // Work runs on `executor`; an executor whose context is joined waits for pending timers.
-std::shared_ptr<AsyncScheduler> MakeExecutorScheduler(boost::asio::any_io_executor executor);
+// `context_owner` (the execution context's owner, may be null) is kept alive by the scheduler:
+// a backend thread still returning from Post while the posted work already ran and let the
+// store go must not find the context destroyed under it. Callers that Post from a backend's
+// thread hold a reference to the scheduler across the call (async_retry.h).
+std::shared_ptr<AsyncScheduler> MakeExecutorScheduler(boost::asio::any_io_executor executor,
+                                                      std::shared_ptr<void> context_owner);
 
 }  // namespace holdfast::internal
 

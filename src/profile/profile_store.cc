@@ -43,9 +43,9 @@ ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, Da
                                                   .lease = options_.lease,
                                                   .inbox_limit = options_.inbox_limit},
                 options_.clock),
-      io_(std::make_unique<boost::asio::thread_pool>(options_.io_threads)),
+      io_(std::make_shared<boost::asio::thread_pool>(options_.io_threads)),
       native_async_(service_->backend().Capabilities().native_async),
-      scheduler_(MakeExecutorScheduler(io_->get_executor())) {
+      scheduler_(MakeExecutorScheduler(io_->get_executor(), io_)) {
   SubscribeToChanges();
 }
 

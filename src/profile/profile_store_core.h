@@ -144,7 +144,7 @@ class ProfileStoreCore {
   ProfileStoreOptions options_;
   profile_internal::SessionProtocol protocol_;
   using IoExecutor = boost::asio::thread_pool::executor_type;
-  std::unique_ptr<boost::asio::thread_pool> io_;
+  std::shared_ptr<boost::asio::thread_pool> io_;  // shared with scheduler_
   // The backend's Async* calls wait on nothing: saves run as asynchronous updates on scheduler_
   // (the I/O executor), holding no I/O thread while the backend works (docs/profiles.md).
   const bool native_async_;

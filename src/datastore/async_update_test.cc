@@ -36,6 +36,10 @@ struct Harness {
         service(deferred, WithClock(std::move(options), clock)),
         scheduler(internal::MakeExecutorScheduler(pool->get_executor(), pool)) {}
 
+  // As ProfileStore's Close: join the pool first, so that the last reference to it is never let
+  // go on one of its own threads.
+  ~Harness() { pool->join(); }
+
   static ServiceOptions WithClock(ServiceOptions options, std::shared_ptr<Clock> clock) {
     options.clock = std::move(clock);
     options.retry.jitter_seed = 3;

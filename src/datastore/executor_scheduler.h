@@ -15,7 +15,9 @@ namespace holdfast::internal {
 // `context_owner` (the execution context's owner, may be null) is kept alive by the scheduler:
 // a backend thread still returning from Post while the posted work already ran and let the
 // store go must not find the context destroyed under it. Callers that Post from a backend's
-// thread hold a reference to the scheduler across the call (async_retry.h).
+// thread hold a reference to the scheduler across the call (async_retry.h). The owner must join
+// the context before letting go of its own reference (ProfileStoreCore::Close does), so that the
+// last reference is never dropped on one of the context's threads.
 std::shared_ptr<AsyncScheduler> MakeExecutorScheduler(boost::asio::any_io_executor executor,
                                                       std::shared_ptr<void> context_owner);
 

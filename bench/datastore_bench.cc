@@ -7,6 +7,11 @@
 //   raw+json  raw plus the JSON work the library must do (parse on read; validate and serialize
 //             on write), with Holdfast's own JSON functions. The gap between library and raw+json
 //             is what the DataStore layer and the backend add beyond JSON and storage.
+//   raw+history  (PostgreSQL only) a raw store that also keeps what the library keeps on every
+//             write: each value as a new version row with its op id, a latest-version pointer,
+//             the newest 16 versions (RawLayout::kVersioned). Its gap to raw is the cost of
+//             version history and op-id read-back; library/(raw+history) is the library's own
+//             overhead on top of that storage work.
 //   library   holdfast::DataStore over the backend (OpenSqliteBackend / OpenPostgresBackend) with
 //             default options.
 //
@@ -52,8 +57,9 @@ constexpr std::size_t kKeysPerBenchmark = 16;
 constexpr std::size_t kOpsPerBlock = kKeysPerBenchmark;
 
 enum class Op { kGet, kSet, kUpdate };
-enum class Variant { kRaw, kRawJson, kLibrary };
-constexpr std::array<Variant, 3> kVariants = {Variant::kRaw, Variant::kRawJson, Variant::kLibrary};
+enum class Variant { kRaw, kRawJson, kRawHistory, kLibrary };
+constexpr std::array<Variant, 4> kVariants = {Variant::kRaw, Variant::kRawJson,
+                                              Variant::kRawHistory, Variant::kLibrary};
 
 const char* OpName(Op op) {
   switch (op) {
@@ -73,6 +79,8 @@ const char* VariantName(Variant variant) {
       return "raw";
     case Variant::kRawJson:
       return "raw+json";
+    case Variant::kRawHistory:
+      return "raw+history";
     case Variant::kLibrary:
       return "library";
   }
@@ -142,7 +150,7 @@ Status RunOnce(RawStore& raw, const DataStore& store, Op op, Variant variant,
       }
       Status transform_error;
       auto updated = raw.Update(key, [&](std::string_view current) -> std::string {
-        if (variant == Variant::kRaw) return doc.bytes;
+        if (variant != Variant::kRawJson) return doc.bytes;  // raw, raw+history
         auto parsed = ParseJson(current);
         if (!parsed) {
           transform_error = parsed.error();
@@ -182,9 +190,12 @@ void RunPaired(benchmark::State& state, BenchEnvironment& env, const PairedStora
   std::vector<VariantRun> runs;
   for (Variant variant : kVariants) {
     if (!variants.contains(VariantName(variant))) continue;
+    if (variant == Variant::kRawHistory && storage.raw_history == nullptr) continue;
     const std::string variant_name = name + "/" + VariantName(variant);
     VariantRun run{variant,
-                   variant == Variant::kRawJson ? storage.raw_json : storage.raw,
+                   variant == Variant::kRawJson      ? storage.raw_json
+                   : variant == Variant::kRawHistory ? storage.raw_history
+                                                     : storage.raw,
                    {},
                    &env.operations[variant_name],
                    std::make_unique<OpRecorder>(variant_name, state)};

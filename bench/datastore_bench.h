@@ -18,16 +18,19 @@ struct DataStoreBenchOptions {
   // runs for stable percentiles).
   double min_time = 0;
   // Which variants run side by side.
-  std::set<std::string> variants = {"raw", "raw+json", "library"};
+  // raw+history runs only where the storage has that baseline (PostgreSQL).
+  std::set<std::string> variants = {"raw", "raw+json", "raw+history", "library"};
 };
 
-// What paired storage benchmarks run against: the library's service and the two baselines (raw,
-// raw+json), each on its own connection. All must outlive the benchmark run.
+// What paired storage benchmarks run against: the library's service and the baselines (raw,
+// raw+json, and where there is one raw+history), each on its own connection. All must outlive
+// the benchmark run.
 struct PairedStorage {
   std::string prefix;  // the benchmarks are named <prefix>/<Get|Set|Update>/<1KB|100KB>
   DataStoreService* service;
   RawStore* raw;
   RawStore* raw_json;
+  RawStore* raw_history = nullptr;  // a raw store keeping versions and op ids (or none)
 };
 
 // datastore/...: the SQLite backend and baselines of `env`. `env` must outlive the benchmark run.

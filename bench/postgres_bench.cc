@@ -48,6 +48,7 @@ struct PostgresEnvironment {
   std::unique_ptr<DataStoreService> service;
   std::unique_ptr<RawPostgresStore> raw;
   std::unique_ptr<RawPostgresStore> raw_json;
+  std::unique_ptr<RawPostgresStore> raw_history;
   std::string settings;  // the server's, for the notes
 };
 
@@ -375,8 +376,8 @@ Result<std::shared_ptr<PostgresEnvironment>> RegisterPostgresBenchmarks(
     const DataStoreBenchOptions& storage, const ProfileBenchOptions& profiles) {
   auto pg = std::make_shared<PostgresEnvironment>();
   pg->uri = options.uri;
-  for (const char* name : {"datastore", "raw", "raw_json", "handoff", "fleet", "fleet_raw",
-                           kStartsSchemaName, "starts_raw"}) {
+  for (const char* name : {"datastore", "raw", "raw_json", "raw_history", "handoff", "fleet",
+                           "fleet_raw", kStartsSchemaName, "starts_raw"}) {
     HOLDFAST_RETURN_IF_ERROR(DropPostgresSchema(options.uri, Schema(name)));
   }
   auto backend = OpenLibrary(options.uri, "datastore");
@@ -388,6 +389,9 @@ Result<std::shared_ptr<PostgresEnvironment>> RegisterPostgresBenchmarks(
     if (!raw) return Err(raw.error());
     *slot = std::move(*raw);
   }
+  auto history = RawPostgresStore::Open(options.uri, Schema("raw_history"), RawLayout::kVersioned);
+  if (!history) return Err(history.error());
+  pg->raw_history = std::move(*history);
   std::ostringstream settings;
   for (const char* setting : {"server_version", "fsync", "synchronous_commit", "full_page_writes",
                               "wal_sync_method", "shared_buffers", "default_toast_compression"}) {
@@ -396,9 +400,10 @@ Result<std::shared_ptr<PostgresEnvironment>> RegisterPostgresBenchmarks(
   }
   pg->settings = settings.str();
 
-  RegisterPairedStorageBenchmarks(
-      env, PairedStorage{"postgres", pg->service.get(), pg->raw.get(), pg->raw_json.get()},
-      storage);
+  RegisterPairedStorageBenchmarks(env,
+                                  PairedStorage{"postgres", pg->service.get(), pg->raw.get(),
+                                                pg->raw_json.get(), pg->raw_history.get()},
+                                  storage);
 
   const std::string uri = options.uri;
   ProfileTarget target{

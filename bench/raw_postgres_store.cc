@@ -1,6 +1,8 @@
 #include "raw_postgres_store.h"
 
 #include <array>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -67,16 +69,15 @@ Status Exec(PGconn* conn, const std::string& sql) {
 }  // namespace
 
 Result<std::unique_ptr<RawPostgresStore>> RawPostgresStore::Open(const std::string& conninfo,
-                                                                 const std::string& schema) {
+                                                                 const std::string& schema,
+                                                                 RawLayout layout) {
   if (!PlainIdentifier(schema)) return Err(InvalidArgumentError("bad schema name " + schema));
   auto conn = Connect(conninfo);
   if (!conn) return Err(conn.error());
-  std::unique_ptr<RawPostgresStore> store(new RawPostgresStore(*conn));
+  std::unique_ptr<RawPostgresStore> store(new RawPostgresStore(*conn, layout));
   HOLDFAST_RETURN_IF_ERROR(Exec(*conn, "SET client_min_messages = warning"));
   HOLDFAST_RETURN_IF_ERROR(Exec(*conn, "CREATE SCHEMA IF NOT EXISTS " + schema));
-  HOLDFAST_RETURN_IF_ERROR(Exec(*conn, "CREATE TABLE IF NOT EXISTS " + schema +
-                                           ".kv (key bytea PRIMARY KEY, version bigint NOT NULL, "
-                                           "value bytea NOT NULL)"));
+  HOLDFAST_RETURN_IF_ERROR(store->CreateTables(schema));
   HOLDFAST_RETURN_IF_ERROR(store->Prepare(schema));
   if (PQenterPipelineMode(*conn) != 1) return Err(PgError(*conn, "enter pipeline mode"));
   return store;
@@ -84,31 +85,90 @@ Result<std::unique_ptr<RawPostgresStore>> RawPostgresStore::Open(const std::stri
 
 RawPostgresStore::~RawPostgresStore() { PQfinish(conn_); }
 
+Status RawPostgresStore::CreateTables(const std::string& schema) {
+  if (layout_ == RawLayout::kKeyValue) {
+    return Exec(conn_, "CREATE TABLE IF NOT EXISTS " + schema +
+                           ".kv (key bytea PRIMARY KEY, version bigint NOT NULL, "
+                           "value bytea NOT NULL)");
+  }
+  HOLDFAST_RETURN_IF_ERROR(
+      Exec(conn_, "CREATE TABLE IF NOT EXISTS " + schema +
+                      ".keys (key bytea PRIMARY KEY, version bigint NOT NULL)"));
+  HOLDFAST_RETURN_IF_ERROR(Exec(conn_, "CREATE TABLE IF NOT EXISTS " + schema +
+                                           ".versions (key bytea NOT NULL, version bigint NOT "
+                                           "NULL, op_id bytea NOT NULL, value bytea NOT NULL, "
+                                           "PRIMARY KEY (key, version))"));
+  return Exec(conn_,
+              "CREATE INDEX IF NOT EXISTS versions_by_op ON " + schema + ".versions (key, op_id)");
+}
+
+std::string RawPostgresStore::NextOpId() {
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(++writes_),
+                static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(this)));
+  return std::string(buf, 32);
+}
+
 Status RawPostgresStore::Prepare(const std::string& schema) {
-  const std::string kv = schema + ".kv";
   struct Statement {
     const char* name;
     std::string sql;
     std::vector<unsigned> types;
   };
-  const std::array<Statement, 7> statements = {{
+  std::vector<Statement> statements = {
       {"begin", "BEGIN", {}},
       {"commit", "COMMIT", {}},
       {"rollback", "ROLLBACK", {}},
-      {"get", "SELECT version, value FROM " + kv + " WHERE key = $1", {kByteaOid}},
-      {"lock", "SELECT version, value FROM " + kv + " WHERE key = $1 FOR UPDATE", {kByteaOid}},
-      {"set",
-       "INSERT INTO " + kv +
-           " AS t (key, version, value) VALUES ($1, 1, $2) ON CONFLICT (key) "
-           "DO UPDATE SET value = EXCLUDED.value, version = t.version + 1 "
-           "RETURNING version",
-       {kByteaOid, kByteaOid}},
-      {"update",
-       "UPDATE " + kv +
-           " SET value = $2, version = version + 1 WHERE key = $1 AND version = $3 "
-           "RETURNING version",
-       {kByteaOid, kByteaOid, kInt8Oid}},
-  }};
+  };
+  if (layout_ == RawLayout::kKeyValue) {
+    const std::string kv = schema + ".kv";
+    statements.push_back(
+        {"get", "SELECT version, value FROM " + kv + " WHERE key = $1", {kByteaOid}});
+    statements.push_back(
+        {"lock", "SELECT version, value FROM " + kv + " WHERE key = $1 FOR UPDATE", {kByteaOid}});
+    statements.push_back({"set",
+                          "INSERT INTO " + kv +
+                              " AS t (key, version, value) VALUES ($1, 1, $2) ON CONFLICT (key) "
+                              "DO UPDATE SET value = EXCLUDED.value, version = t.version + 1 "
+                              "RETURNING version",
+                          {kByteaOid, kByteaOid}});
+    statements.push_back({"update",
+                          "UPDATE " + kv +
+                              " SET value = $2, version = version + 1 WHERE key = $1 AND "
+                              "version = $3 RETURNING version",
+                          {kByteaOid, kByteaOid, kInt8Oid}});
+  } else {
+    const std::string keys = schema + ".keys";
+    const std::string versions = schema + ".versions";
+    // The version row and the prune, after the pointer `k` moved (nothing when it did not).
+    const std::string write_version =
+        "w AS (INSERT INTO " + versions +
+        " (key, version, op_id, value) SELECT $1, version, $3, $2 FROM k RETURNING version), "
+        "d AS (DELETE FROM " +
+        versions + " WHERE key = $1 AND version <= (SELECT version FROM k) - 16) " +
+        "SELECT version FROM w";
+    statements.push_back(
+        {"get",
+         "SELECT version, value FROM " + versions + " WHERE key = $1 ORDER BY version DESC LIMIT 1",
+         {kByteaOid}});
+    statements.push_back({"lock",
+                          "SELECT k.version, v.value FROM " + keys + " k JOIN " + versions +
+                              " v ON v.key = k.key AND v.version = k.version WHERE k.key = $1 "
+                              "FOR UPDATE OF k",
+                          {kByteaOid}});
+    statements.push_back({"set",
+                          "WITH k AS (INSERT INTO " + keys +
+                              " AS t (key, version) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE "
+                              "SET version = t.version + 1 RETURNING version), " +
+                              write_version,
+                          {kByteaOid, kByteaOid, kByteaOid}});
+    statements.push_back({"update",
+                          "WITH k AS (UPDATE " + keys +
+                              " SET version = version + 1 WHERE key = $1 AND version = $4 "
+                              "RETURNING version), " +
+                              write_version,
+                          {kByteaOid, kByteaOid, kByteaOid, kInt8Oid}});
+  }
   for (const Statement& s : statements) {
     PGresult* result = PQprepare(conn_, s.name, s.sql.c_str(), static_cast<int>(s.types.size()),
                                  reinterpret_cast<const Oid*>(s.types.data()));
@@ -166,7 +226,9 @@ Result<std::optional<RawValue>> RawPostgresStore::Get(std::string_view key) {
 }
 
 Result<std::int64_t> RawPostgresStore::Set(std::string_view key, std::string_view bytes) {
-  auto results = Pipeline({{"set", {key, bytes}}});
+  const std::string op_id = NextOpId();
+  auto results = Pipeline({layout_ == RawLayout::kKeyValue ? Call{"set", {key, bytes}}
+                                                           : Call{"set", {key, bytes, op_id}}});
   if (!results) return Err(results.error());
   return DecodeInt8((*results)[0].get(), 0, 0);
 }
@@ -181,7 +243,15 @@ Result<std::int64_t> RawPostgresStore::Update(
 
 Status RawPostgresStore::SetMany(std::span<const std::string> keys, std::string_view bytes) {
   std::vector<Call> calls = {{"begin", {}}};
-  for (const std::string& key : keys) calls.push_back({"set", {key, bytes}});
+  std::vector<std::string> op_ids;
+  op_ids.reserve(keys.size());
+  for (const std::string& key : keys) {
+    if (layout_ == RawLayout::kKeyValue) {
+      calls.push_back({"set", {key, bytes}});
+    } else {
+      calls.push_back({"set", {key, bytes, op_ids.emplace_back(NextOpId())}});
+    }
+  }
   calls.push_back({"commit", {}});
   auto results = Pipeline(calls);
   if (!results) {
@@ -209,8 +279,10 @@ Result<std::vector<std::int64_t>> RawPostgresStore::UpdateAll(
   }
   std::vector<std::string> values;
   std::vector<std::string> versions;
+  std::vector<std::string> op_ids;
   values.reserve(keys.size());
   versions.reserve(keys.size());
+  op_ids.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const PGresult* rows = (*read)[i + 1].get();
     if (PQntuples(rows) == 0) {
@@ -219,11 +291,14 @@ Result<std::vector<std::int64_t>> RawPostgresStore::UpdateAll(
     }
     versions.push_back(EncodeInt8(DecodeInt8(rows, 0, 0)));
     values.push_back(transform(Bytes(rows, 0, 1)));
+    op_ids.push_back(NextOpId());
   }
   read->clear();
   calls.clear();
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    calls.push_back({"update", {keys[i], values[i], versions[i]}});
+    calls.push_back(layout_ == RawLayout::kKeyValue
+                        ? Call{"update", {keys[i], values[i], versions[i]}}
+                        : Call{"update", {keys[i], values[i], op_ids[i], versions[i]}});
   }
   calls.push_back({"commit", {}});
   auto written = Pipeline(calls);

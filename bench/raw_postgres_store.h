@@ -1,8 +1,10 @@
-// The PostgreSQL baseline: a minimal key-value store on libpq with prepared statements, binary
-// parameters and results, and pipeline mode (the statements of one step go out together: one
-// round trip), on the server's own durability settings (the benchmark cluster: fsync on,
-// synchronous_commit on). Table kv (key bytea primary key, version bigint, value bytea) in its
-// own schema.
+// The PostgreSQL baselines on libpq with prepared statements, binary parameters and results, and
+// pipeline mode (the statements of one step go out together: one round trip), on the server's
+// own durability settings (the benchmark cluster: fsync on, synchronous_commit on), in their own
+// schema. Two layouts:
+//
+// RawLayout::kKeyValue, a minimal key-value store: table kv (key bytea primary key, version
+// bigint, value bytea), one row per key overwritten in place.
 //
 //   Get:        SELECT version, value FROM kv WHERE key = $1                   (1 round trip)
 //   Set:        INSERT ... ON CONFLICT (key) DO UPDATE SET value, version + 1  (1 round trip,
@@ -10,6 +12,19 @@
 //   Update:     BEGIN; SELECT ... FOR UPDATE | transform | UPDATE ... WHERE key = $1 AND
 //               version = <read>; COMMIT                                       (2 round trips)
 //   UpdateMany: BEGIN; SELECT ... FOR UPDATE per key | UPDATE per key; COMMIT (2 round trips)
+//
+// RawLayout::kVersioned, the least a store must write to keep what the library promises on
+// every write: the value as a new version row with the write's op id (so that a commit whose
+// reply was lost can be looked up by op id), the key's latest-version pointer, and the oldest
+// version past the newest 16 deleted. Tables keys (key primary key, version) and versions (key,
+// version primary key, op_id indexed with key, value). Each write is one statement (CTEs): the
+// pointer moves, the version row is inserted and the old one deleted together.
+//
+//   Get:        the newest versions row of the key                             (1 round trip)
+//   Set:        pointer upsert + version insert + prune, autocommit           (1 round trip)
+//   Update:     BEGIN; pointer FOR UPDATE joined to its version row | transform | pointer
+//               moved only from the version read + version insert + prune; COMMIT (2 round trips)
+//   UpdateMany: the same for every key in one transaction                      (2 round trips)
 //
 // Thread safety: one thread at a time (one connection).
 #ifndef HOLDFAST_BENCH_RAW_POSTGRES_STORE_H_
@@ -26,12 +41,15 @@
 
 namespace holdfast::bench {
 
+enum class RawLayout { kKeyValue, kVersioned };
+
 class RawPostgresStore final : public RawStore {
  public:
-  // Connects to `conninfo` (a libpq URI) and creates `schema` and its kv table when missing.
-  // `schema` must be a plain lower-case identifier.
+  // Connects to `conninfo` (a libpq URI) and creates `schema` and the layout's tables when
+  // missing. `schema` must be a plain lower-case identifier.
   static Result<std::unique_ptr<RawPostgresStore>> Open(const std::string& conninfo,
-                                                        const std::string& schema);
+                                                        const std::string& schema,
+                                                        RawLayout layout = RawLayout::kKeyValue);
   ~RawPostgresStore() override;
   RawPostgresStore(const RawPostgresStore&) = delete;
   RawPostgresStore& operator=(const RawPostgresStore&) = delete;
@@ -58,8 +76,11 @@ class RawPostgresStore final : public RawStore {
     std::vector<std::string_view> params;
   };
 
-  explicit RawPostgresStore(PGconn* conn) : conn_(conn) {}
+  RawPostgresStore(PGconn* conn, RawLayout layout) : conn_(conn), layout_(layout) {}
+  Status CreateTables(const std::string& schema);
   Status Prepare(const std::string& schema);
+  // A fresh op id for the next write (kVersioned; 32 bytes, like the library's).
+  std::string NextOpId();
   // Sends `calls` and a sync as one pipeline and returns every call's result; the first failure
   // otherwise (the server skips the rest of the pipeline after an error).
   Result<std::vector<PgResult>> Pipeline(const std::vector<Call>& calls);
@@ -71,6 +92,8 @@ class RawPostgresStore final : public RawStore {
   void Rollback();
 
   PGconn* conn_;
+  RawLayout layout_;
+  std::uint64_t writes_ = 0;
 };
 
 // Drops `schema` with everything in it, if it exists (a benchmark's fresh start).

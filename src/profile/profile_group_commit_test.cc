@@ -1,9 +1,11 @@
 // Group commit: saves of many profiles queued while one commit is in flight go out together.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -115,11 +117,15 @@ class LostTradeReplies final : public BackendWrapper {
   bool lose_ = true;
 };
 
-TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUndone) {
+// Trades alice's item to bob through `backend` (whose faults make the outcome unknown although
+// the trade commits) and checks that the trade is reported unknown and never undone: both
+// sessions end without another write (a restored pre-trade copy would put the item back), and
+// once `heal` lets reads through the store holds the trade.
+void ExpectUnknownTradeEndsBothSessionsAndStays(std::shared_ptr<Backend> backend,
+                                                const std::function<void()>& heal) {
   boost::asio::io_context ctx;
   auto guard = boost::asio::make_work_guard(ctx);
   std::thread loop([&] { ctx.run(); });
-  auto backend = std::make_shared<LostTradeReplies>(NewMemoryBackend());
   auto service =
       std::make_shared<DataStoreService>(backend, ServiceOptions{.retry = {.max_attempts = 1}});
   auto store = *ProfileStore::Open(service, {.server_id = "A"});
@@ -131,17 +137,51 @@ TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUnd
     return true;
   });
   EXPECT_EQ(traded.code(), StatusCode::kOutcomeUnknown) << traded;
-  // The trade did commit. Neither session may write again (a restored pre-trade copy would
-  // put the item back): both ended without another write.
   EXPECT_FALSE(alice->IsActive());
   EXPECT_FALSE(bob->IsActive());
-  backend->lose_ = false;
+  heal();
   auto a = *store->View("alice");
   auto b = *store->View("bob");
   EXPECT_EQ(a->data, (json::value{{"item", false}}));
   EXPECT_EQ(b->data, (json::value{{"item", true}}));
+  store->Shutdown(std::chrono::seconds(5));  // sessions a failure left active stop their timers
   guard.reset();
   loop.join();
+}
+
+TEST(ProfileTradeFaultTest, TradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUndone) {
+  auto backend = std::make_shared<LostTradeReplies>(NewMemoryBackend());
+  ExpectUnknownTradeEndsBothSessionsAndStays(backend, [&] { backend->lose_ = false; });
+}
+
+// The first trade commit applies and its reply is lost; the database then goes away (Now fails,
+// as during crash recovery), so the trade's repeat fails before it commits anything. That
+// failure says nothing about the first attempt: the trade must stay unknown, never be restored.
+// (Found by the PostgreSQL duplication test: a restored pair's next saves undid the trade.)
+class TradeAppliesThenDatabaseGoes final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<Timestamp> Now() override {
+    if (gone_) return Err(UnavailableError("the database system is in recovery mode"));
+    return target().Now();
+  }
+  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
+    auto applied = target().Commit(mutations);
+    if (!applied || mutations.size() != 2 || gone_) return applied;
+    gone_ = true;
+    return Err(OutcomeUnknownError("reply lost"));
+  }
+  Result<std::optional<std::int64_t>> FindOperation(const EntryKey& key,
+                                                    std::string_view op_id) override {
+    if (gone_) return Err(UnavailableError("the database system is in recovery mode"));
+    return target().FindOperation(key, op_id);
+  }
+  std::atomic<bool> gone_{false};
+};
+
+TEST(ProfileTradeFaultTest, TradeWhoseRepeatFailsAfterAnUnknownOutcomeStaysUnknown) {
+  auto backend = std::make_shared<TradeAppliesThenDatabaseGoes>(NewMemoryBackend());
+  ExpectUnknownTradeEndsBothSessionsAndStays(backend, [&] { backend->gone_ = false; });
 }
 
 }  // namespace

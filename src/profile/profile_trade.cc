@@ -153,8 +153,16 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
                retry < 5 && !committed && committed.error().code() == StatusCode::kOutcomeUnknown;
                ++retry) {
             core->options().clock->SleepFor(std::chrono::milliseconds(50 * retry));
-            committed = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
-                                               b->key(), ProfileAccess::State(*b).id, request_b);
+            auto again = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
+                                                b->key(), ProfileAccess::State(*b).id, request_b);
+            // A repeat that fails proves nothing about the attempt before it, which may have
+            // committed: the outcome stays unknown (restoring both profiles would let their
+            // next saves undo a trade that applied).
+            committed = again ? std::move(again)
+                              : Err(OutcomeUnknownError(
+                                    "trade " + a->key() + " + " + b->key() +
+                                    ": an attempt's outcome is unknown and repeating it failed (" +
+                                    again.error().ToString() + ")"));
           }
           core->ReportOutcome("trade", a->key() + "+" + b->key(),
                               committed ? Status::Ok() : committed.error());

@@ -2,7 +2,8 @@
 // schema on the test run's throw-away cluster, and the suite's ManualClock stands in for the
 // database clock (PostgresOptions::clock).
 // Each test runs twice: on the backend itself, and through its asynchronous calls
-// (async_calls.h).
+// (async_calls.h). Every commit takes the two-round-trip shape here (one_round_trip_commits
+// off); postgres_fenced_instantiation_test.cc runs the suite's writes in the one-round-trip one.
 #include <memory>
 
 #include "async_calls.h"
@@ -15,7 +16,8 @@ namespace {
 BackendFactory PostgresFactory() {
   return BackendFactory{.name = "postgres",
                         .make = [](std::shared_ptr<ManualClock> clock) -> std::shared_ptr<Backend> {
-                          return testing::OpenSharedTestPostgres(std::move(clock));
+                          return testing::OpenSharedTestPostgres(std::move(clock),
+                                                                 /*one_round_trip_commits=*/false);
                         }};
 }
 

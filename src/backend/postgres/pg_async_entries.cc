@@ -89,7 +89,7 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
 
   void OnOneRoundTrip(PgReply reply) {
     if (!reply.results) return Finish(Err(Lost(reply)));
-    if (auto failure = FirstFailure(*reply.results, context_, Ends::kInCommit))
+    if (auto failure = FirstFailure(*reply.results, context_, Ends::kImplicitCommit))
       return Failed(std::move(*failure));
     auto written = OneRoundTripResult(mutations_.front(), *reply.results);
     if (!written) return Finish(Err(written.error()));

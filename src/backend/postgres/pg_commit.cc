@@ -28,27 +28,14 @@ struct LatestHeader {
   bool deleted = false;
 };
 
-// Appends the retention statements (retention.h) for the versions of `k` below `written`, each
-// guarded on version `written` being the one this commit's `op_id` wrote (pg_schema.cc): in the
-// one-round-trip shape they run whether or not the fenced write matched. Each reads one of the
-// partial indexes of rows that still have a body.
-void AppendPrune(const EntryKey& k, std::int64_t written, std::string_view op_id,
-                 const backend_internal::PrunePlan& plan, std::vector<PgQuery>& out) {
-  using Kind = backend_internal::PruneStep::Kind;
-  for (const backend_internal::PruneStep& step : backend_internal::PruneSteps(plan)) {
-    const char* name = step.kind == Kind::kDeleteSuperseded      ? stmt::kDeleteSuperseded
-                       : step.kind == Kind::kDropSuperseded      ? stmt::kDropSuperseded
-                       : step.kind == Kind::kDeleteExpiredPoints ? stmt::kDeleteExpiredPoints
-                       : step.kind == Kind::kDropExpiredPoints   ? stmt::kDropExpiredPoints
-                                                                 : stmt::kForget;
-    PgQuery query = KeyQuery(name, k.store, k.scope, k.key);
-    query.params.Int(written).Bytes(op_id);
-    if (step.kind == Kind::kDeleteExpiredPoints || step.kind == Kind::kDropExpiredPoints) {
-      query.params.Int(step.before_ms);
-    }
-    query.params.Int(step.before_version);
-    out.push_back(std::move(query));
-  }
+// Appends the retention statement (retention.h) that applies `plan` to the older versions of `k`.
+void AppendPrune(const EntryKey& k, const backend_internal::PrunePlan& plan,
+                 std::vector<PgQuery>& out) {
+  const backend_internal::PruneBounds bounds = backend_internal::BoundsOf(plan);
+  PgQuery query = KeyQuery(stmt::kPrune, k.store, k.scope, k.key);
+  query.params.Int(bounds.delete_below).Int(bounds.keep_from).Int(bounds.expire_before_ms);
+  query.params.Int(bounds.forget_version);
+  out.push_back(std::move(query));
 }
 
 void AppendNotify(const EntryKey& k, const std::string& channel, std::vector<PgQuery>& out) {
@@ -107,7 +94,7 @@ std::optional<CommitFailure> FirstFailure(const std::vector<PgResult>& results,
     }
     return CommitFailure{.status = StatusFromResult(result, context),
                          .retry = IsRetryableConflict(result),
-                         .rollback = true};
+                         .rollback = ends != Ends::kImplicitCommit};
   }
   return std::nullopt;
 }
@@ -128,8 +115,7 @@ std::vector<PgQuery> OneRoundTripCommit(const Mutation& m, std::optional<Timesta
   const std::int64_t expected = std::get<IfVersion>(m.condition).version;
   const std::int64_t written = expected + 1;
   std::vector<PgQuery> out;
-  out.reserve(9);
-  out.push_back(Prepared(stmt::kBegin));
+  out.reserve(3);
   PgQuery write = KeyQuery(stmt::kCommitFenced, k.store, k.scope, k.key);
   write.params.Int(expected).Bytes(m.op_id).Bytes(m.user_ids).Bytes(m.metadata).Bytes(m.value);
   write.params.Bool(m.retention.time_points).Int(m.retention.bucket.count());
@@ -138,26 +124,27 @@ std::vector<PgQuery> OneRoundTripCommit(const Mutation& m, std::optional<Timesta
   } else {
     write.params.Null();
   }
-  out.push_back(std::move(write));
   // The plan's only use of the time is max_age expiry, which FitsOneRoundTrip leaves to the
   // two-round-trip shape unless the time is known here.
-  AppendPrune(k, written, m.op_id,
-              backend_internal::PlanPrune(written, now.value_or(Timestamp{}), m.retention), out);
+  const backend_internal::PruneBounds prune = backend_internal::BoundsOf(
+      backend_internal::PlanPrune(written, now.value_or(Timestamp{}), m.retention));
+  write.params.Int(prune.delete_below).Int(prune.keep_from).Int(prune.expire_before_ms);
+  write.params.Int(prune.forget_version);
+  out.push_back(std::move(write));
   if (m.notify) AppendNotify(k, channel, out);
   out.push_back(KeyQuery(stmt::kLatestHeader, k.store, k.scope, k.key));
-  out.push_back(Prepared(stmt::kCommit));
   return out;
 }
 
 Result<CommitResult> OneRoundTripResult(const Mutation& m, const std::vector<PgResult>& results) {
   const std::int64_t expected = std::get<IfVersion>(m.condition).version;
-  const PgResult& written = results[1];
+  const PgResult& written = results.front();
   if (written.rows() == 1) {
     return CommitResult{.version = written.Int(0, 0),
                         .created = FromUnixMillis(written.Int(0, 1)),
                         .updated = FromUnixMillis(written.Int(0, 2))};
   }
-  const PgResult& latest = results[results.size() - 2];
+  const PgResult& latest = results.back();
   return Err(IfVersionFailed(m.key, expected, latest.rows() == 0 ? 0 : latest.Int(0, 0)));
 }
 
@@ -248,8 +235,7 @@ tl::expected<WriteStep, CommitFailure> DecideWrites(std::span<const Mutation> mu
     PgQuery update = KeyQuery(stmt::kUpdateKey, k.store, k.scope, k.key);
     update.params.Int(version).Bool(m.tombstone);
     step.queries.push_back(std::move(update));
-    AppendPrune(k, version, m.op_id, backend_internal::PlanPrune(version, now, m.retention),
-                step.queries);
+    AppendPrune(k, backend_internal::PlanPrune(version, now, m.retention), step.queries);
     if (m.notify) AppendNotify(k, channel, step.queries);
     step.results.push_back(CommitResult{.version = version, .created = created, .updated = now});
   }

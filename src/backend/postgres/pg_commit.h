@@ -6,13 +6,16 @@
 // holdfast_entry_keys:
 //
 // * One round trip (FitsOneRoundTrip): a single non-tombstone mutation fenced on a version the
-//   caller read, the DataStore layer's Set and Update and every profile save. BEGIN; one
-//   statement that moves the key row from the expected version to the next (taking its lock, or
-//   matching nothing when another writer got there first) and inserts the version, computing
-//   its times, lifetime start and time-point flag from the database clock and the superseded
-//   version's row; the retention statements, each guarded on that version having been written
-//   by this op id; the latest header (for the error of a failed condition); COMMIT. A failed
-//   condition writes nothing and commits an empty transaction.
+//   caller read, the DataStore layer's Set and Update and every profile save. No BEGIN or
+//   COMMIT: the pipeline's statements run in its implicit transaction, which commits at the
+//   sync point. One statement (commit_fenced) moves the key row from the expected version to
+//   the next (taking its lock, or matching nothing when another writer got there first),
+//   inserts the version, computing its times, lifetime start and time-point flag from the
+//   database clock and the superseded version's row, and applies retention when it wrote;
+//   then the change notification, if any, and the latest header (for the error of a failed
+//   condition; a statement of its own, so that it sees a concurrent writer's commit). A failed
+//   condition writes nothing and commits an empty transaction. The sync point's commit failing
+//   shows as a lost sync point (PgConnection::Run fails): the outcome is then unknown.
 // * Two round trips (everything else: several keys, if-absent, tombstones, and max_age expiry
 //   judged by the database clock): 1. BEGIN, per key in key order lock the row (a placeholder
 //   for new keys) and read the latest header, the clock; 2. the writes decided from those
@@ -53,14 +56,17 @@ struct CommitFailure {
   bool rollback = false;
 };
 
-// Whether a pipeline's last statement is its transaction's COMMIT.
-enum class Ends { kOpen, kInCommit };
+// How a pipeline ends: inside an explicit transaction it opened (kOpen), with that
+// transaction's COMMIT as its last statement (kInCommit), or with no transaction statements at
+// all, committing at its sync point (kImplicitCommit).
+enum class Ends { kOpen, kInCommit, kImplicitCommit };
 
-// The first statement that failed, as a CommitFailure with rollback set; nullopt when all
-// succeeded. A statement failing before COMMIT aborts the transaction (COMMIT is then skipped:
-// nothing applied), but a failure of the COMMIT statement itself is kOutcomeUnknown: a server
-// process terminated while committing (57P01, 57P02 after another process crashed) reports an
-// error although its commit record may already be durable.
+// The first statement that failed, as a CommitFailure; nullopt when all succeeded. A statement
+// failing before COMMIT aborts the transaction (COMMIT is then skipped: nothing applied), but a
+// failure of the COMMIT statement itself is kOutcomeUnknown: a server process terminated while
+// committing (57P01, 57P02 after another process crashed) reports an error although its commit
+// record may already be durable. With an explicit transaction the failure asks for a ROLLBACK;
+// an implicit one was rolled back at the sync point.
 std::optional<CommitFailure> FirstFailure(const std::vector<PgResult>& results,
                                           std::string_view context, Ends ends);
 
@@ -70,7 +76,8 @@ std::optional<CommitFailure> FirstFailure(const std::vector<PgResult>& results,
 // clock, whose time the client knows before sending.
 bool FitsOneRoundTrip(std::span<const Mutation> mutations, bool test_clock);
 
-// The whole transaction. `now`: the test clock's time, or nullopt for the database clock.
+// The whole transaction (Ends::kImplicitCommit). `now`: the test clock's time, or nullopt for
+// the database clock.
 std::vector<PgQuery> OneRoundTripCommit(const Mutation& mutation, std::optional<Timestamp> now,
                                         const std::string& channel);
 

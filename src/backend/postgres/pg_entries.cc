@@ -122,7 +122,7 @@ Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mu
     const std::vector<PgQuery> queries = OneRoundTripCommit(mutations.front(), test_now, channel_);
     auto results = connection.Run(queries, deadline);
     if (!results) return unknown(results.error());
-    if (auto failure = FirstFailure(*results, context, Ends::kInCommit))
+    if (auto failure = FirstFailure(*results, context, Ends::kImplicitCommit))
       return failed(std::move(*failure));
     auto written = OneRoundTripResult(mutations.front(), *results);
     if (!written) return Err(written.error());

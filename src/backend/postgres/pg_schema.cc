@@ -83,12 +83,33 @@ const std::vector<Migration>& Migrations() {
 }
 
 #define HOLDFAST_PG_KEY "store = $1::bytea AND scope = $2::bytea AND key = $3::bytea"
-// The guard of the retention statements: version $4 of the key exists and op id $5 wrote it.
-#define HOLDFAST_PG_WRITTEN                                                                       \
-  " AND EXISTS (SELECT 1 FROM holdfast_entry_versions w WHERE w.store = $1::bytea AND w.scope = " \
-  "$2::bytea AND w.key = $3::bytea AND w.version = $4::bigint AND w.op_id = $5::bytea)"
 #define HOLDFAST_PG_VERSION_COLUMNS \
   "version, created_ms, updated_ms, deleted, op_id, user_ids, metadata"
+// Retention (retention.h PruneBounds) as data-modifying CTEs d1, u1, d2, u2, d3 of one
+// statement, for the parameters holding delete_below, keep_from, expire_before_ms and
+// forget_version, each condition followed by `guard`. Each reads one of the partial indexes of
+// rows that still have a body (or the primary key). The row sets are disjoint, so no row is
+// touched twice by one statement.
+#define HOLDFAST_PG_PRUNE(below, keep, expire, forget, guard)                                    \
+  "d1 AS (DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY                            \
+  " AND NOT body_dropped AND NOT first_in_bucket AND version < " below "::bigint" guard          \
+  "), "                                                                                          \
+  "u1 AS (UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "            \
+  "WHERE " HOLDFAST_PG_KEY " AND NOT body_dropped AND NOT first_in_bucket AND version >= " below \
+  "::bigint AND version < " keep "::bigint" guard                                                \
+  "), "                                                                                          \
+  "d2 AS (DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY                            \
+  " AND NOT body_dropped AND first_in_bucket AND updated_ms < " expire                           \
+  "::bigint AND version < " below "::bigint" guard                                               \
+  "), "                                                                                          \
+  "u2 AS (UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "            \
+  "WHERE " HOLDFAST_PG_KEY " AND NOT body_dropped AND first_in_bucket AND updated_ms < " expire  \
+  "::bigint AND version >= " below "::bigint AND version < " keep "::bigint" guard               \
+  "), "                                                                                          \
+  "d3 AS (DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY                            \
+  " AND body_dropped AND version = " forget "::bigint" guard ")"
+// commit_fenced's guard of retention: the key row moved, so this statement wrote the version.
+#define HOLDFAST_PG_IF_WRITTEN " AND EXISTS (SELECT 1 FROM k)"
 
 constexpr PreparedStatement kStatements[] = {
     {stmt::kReadLatest, "SELECT " HOLDFAST_PG_VERSION_COLUMNS
@@ -115,12 +136,16 @@ constexpr PreparedStatement kStatements[] = {
     {stmt::kUpdateKey,
      "UPDATE holdfast_entry_keys SET latest_version = $4::bigint, "
      "deleted = $5::boolean WHERE " HOLDFAST_PG_KEY},
-    // One-round-trip commit (pg_commit.h) of a write fenced on version $4: the key row moves
-    // from $4 to $4 + 1 (taking its lock; nothing matches when another writer moved it first,
-    // or when the version row is missing) and the version row is written with the database
-    // clock ($11 NULL) or the test clock's $11, the superseded version's lifetime start unless
-    // it was a tombstone, and the time-point flag (retention.h IsTimePoint: $9 time_points, $10
-    // bucket ms). Returns the written version's header, or no row.
+    // One-round-trip commit (pg_commit.h) of a write fenced on version $4, one statement in the
+    // pipeline's implicit transaction: the key row moves from $4 to $4 + 1 (taking its lock;
+    // nothing matches when another writer moved it first, or when the version row is missing);
+    // the version row is written with the database clock ($11 NULL) or the test clock's $11,
+    // the superseded version's lifetime start unless it was a tombstone, and the time-point
+    // flag (retention.h IsTimePoint: $9 time_points, $10 bucket ms); and, only when the key row
+    // moved, retention (retention.h PruneBounds $12-$15) prunes the older versions. The pruned
+    // row sets are disjoint from each other and from the new row, so one statement's
+    // sub-statements never touch one row twice. Returns the written version's header, or no
+    // row.
     {stmt::kCommitFenced,
      "WITH k AS (UPDATE holdfast_entry_keys SET latest_version = $4::bigint + 1, deleted = false "
      "WHERE " HOLDFAST_PG_KEY " AND latest_version = $4::bigint AND EXISTS (SELECT 1 FROM "
@@ -129,36 +154,19 @@ constexpr PreparedStatement kStatements[] = {
      "p AS (SELECT created_ms, updated_ms, deleted FROM holdfast_entry_versions "
      "WHERE " HOLDFAST_PG_KEY " AND version = $4::bigint), "
      "t AS (SELECT COALESCE($11::bigint, floor(extract(epoch FROM clock_timestamp()) * "
-     "1000)::bigint) "
-     "AS now_ms) "
-     "INSERT INTO holdfast_entry_versions (store, scope, key, version, created_ms, updated_ms, "
-     "deleted, first_in_bucket, body_dropped, op_id, user_ids, metadata, value) "
-     "SELECT $1::bytea, $2::bytea, $3::bytea, k.latest_version, CASE WHEN p.deleted THEN t.now_ms "
-     "ELSE p.created_ms END, t.now_ms, false, $9::boolean AND CASE WHEN $10::bigint <= 0 THEN true "
-     "ELSE p.updated_ms / $10::bigint <> t.now_ms / $10::bigint END, false, $5::bytea, $6::bytea, "
-     "$7::bytea, $8::bytea "
-     "FROM k, p, t RETURNING version, created_ms, updated_ms"},
-    // Retention (retention.h): each reads one of the partial indexes of rows with a body, and
-    // runs only when version $4 is the one op id $5 wrote (HOLDFAST_PG_WRITTEN), so a fenced
-    // write that matched nothing prunes nothing.
-    {stmt::kDeleteSuperseded,
-     "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
-     " AND NOT body_dropped AND NOT first_in_bucket AND version < $6::bigint" HOLDFAST_PG_WRITTEN},
-    {stmt::kDropSuperseded,
-     "UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "
-     "WHERE " HOLDFAST_PG_KEY
-     " AND NOT body_dropped AND NOT first_in_bucket AND version < $6::bigint" HOLDFAST_PG_WRITTEN},
-    {stmt::kDeleteExpiredPoints,
-     "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
-     " AND NOT body_dropped AND first_in_bucket AND updated_ms < $6::bigint"
-     " AND version < $7::bigint" HOLDFAST_PG_WRITTEN},
-    {stmt::kDropExpiredPoints,
-     "UPDATE holdfast_entry_versions SET body_dropped = true, value = ''::bytea "
-     "WHERE " HOLDFAST_PG_KEY
-     " AND NOT body_dropped AND first_in_bucket AND updated_ms < $6::bigint"
-     " AND version < $7::bigint" HOLDFAST_PG_WRITTEN},
-    {stmt::kForget, "DELETE FROM holdfast_entry_versions WHERE " HOLDFAST_PG_KEY
-                    " AND version = $6::bigint AND body_dropped" HOLDFAST_PG_WRITTEN},
+     "1000)::bigint) AS now_ms), "
+     "w AS (INSERT INTO holdfast_entry_versions (store, scope, key, version, created_ms, "
+     "updated_ms, deleted, first_in_bucket, body_dropped, op_id, user_ids, metadata, value) "
+     "SELECT $1::bytea, $2::bytea, $3::bytea, k.latest_version, CASE WHEN p.deleted THEN "
+     "t.now_ms ELSE p.created_ms END, t.now_ms, false, $9::boolean AND CASE WHEN $10::bigint <= "
+     "0 THEN true ELSE p.updated_ms / $10::bigint <> t.now_ms / $10::bigint END, false, "
+     "$5::bytea, $6::bytea, $7::bytea, $8::bytea "
+     "FROM k, p, t RETURNING version, created_ms, updated_ms), "            //
+     HOLDFAST_PG_PRUNE("$12", "$13", "$14", "$15", HOLDFAST_PG_IF_WRITTEN)  //
+     " SELECT version, created_ms, updated_ms FROM w"},
+    // Retention (retention.h PruneBounds $4-$7) after a write decided in the two-round-trip
+    // shape.
+    {stmt::kPrune, "WITH " HOLDFAST_PG_PRUNE("$4", "$5", "$6", "$7", "") " SELECT 1"},
     {stmt::kDeletePlaceholder,
      "DELETE FROM holdfast_entry_keys WHERE " HOLDFAST_PG_KEY " AND latest_version = 0"},
     {stmt::kNotify, "SELECT pg_notify($1::text, $2::text)"},

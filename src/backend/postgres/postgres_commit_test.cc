@@ -73,22 +73,33 @@ TEST(PostgresCommitShapeTest, OnlySingleFencedWritesTakeOneRoundTrip) {
   }
 }
 
+// A connection to the shared cluster's public schema, for statements of the tests' own.
+pg_internal::PgConnectOptions PublicSchemaOptions() {
+  pg_internal::PgConnectOptions options;
+  options.conninfo = testing::SharedClusterUri();
+  options.schema = "public";
+  return options;
+}
+
+// Runs `sql` as one pipeline of plain statements.
+Result<std::vector<pg_internal::PgResult>> RunSql(pg_internal::PgConnection& connection,
+                                                  const std::vector<std::string>& sql) {
+  std::vector<pg_internal::PgQuery> queries(sql.size());
+  for (std::size_t i = 0; i < sql.size(); ++i) queries[i].sql = sql[i];
+  return connection.Run(queries, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+}
+
 // How a commit pipeline's failures are judged, on real server errors: a statement failing before
 // COMMIT aborts the transaction (nothing applied), but a failing COMMIT statement leaves the
 // outcome unknown (a server process terminated while committing reports an error although its
 // commit may be durable). A deferred unique constraint makes COMMIT itself fail here.
 TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknown) {
-  pg_internal::PgConnectOptions options;
-  options.conninfo = testing::SharedClusterUri();
+  const pg_internal::PgConnectOptions options = PublicSchemaOptions();
   ASSERT_FALSE(options.conninfo.empty());
-  options.schema = "public";
   auto connection = pg_internal::PgConnection::Open(options, {});
   ASSERT_TRUE(connection) << connection.error();
   auto run = [&](std::vector<std::string> sql) {
-    std::vector<pg_internal::PgQuery> queries(sql.size());
-    for (std::size_t i = 0; i < sql.size(); ++i) queries[i].sql = sql[i];
-    auto results =
-        (*connection)->Run(queries, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    auto results = RunSql(**connection, sql);
     EXPECT_TRUE(results) << results.error();
     return results ? *results : std::vector<pg_internal::PgResult>();
   };
@@ -114,6 +125,44 @@ TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknow
 
   const auto fine = run({"BEGIN", "INSERT INTO deferred_unique VALUES (2)", "COMMIT"});
   EXPECT_FALSE(pg_internal::FirstFailure(fine, "test", pg_internal::Ends::kInCommit));
+}
+
+// The one-round-trip shape has no COMMIT statement: the pipeline commits at its sync point. A
+// statement failing aborts it there (nothing applied, nothing to roll back); the commit itself
+// failing at the sync point arrives where the sync point's result should be, so the pipeline
+// fails as a whole, which the commit takes for an unknown outcome (PostgresBackend::CommitOnce).
+TEST(PostgresCommitFailureTest, AnImplicitCommitFailingAtTheSyncPointFailsThePipeline) {
+  const pg_internal::PgConnectOptions options = PublicSchemaOptions();
+  ASSERT_FALSE(options.conninfo.empty());
+  auto connection = pg_internal::PgConnection::Open(options, {});
+  ASSERT_TRUE(connection) << connection.error();
+  auto run = [&](std::vector<std::string> sql) { return RunSql(**connection, sql); };
+  ASSERT_TRUE(run({"CREATE TEMP TABLE deferred_unique (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)",
+                   "CREATE TEMP TABLE plain (k int)"}));
+  ASSERT_TRUE((*connection)->idle());
+
+  // Both statements run and succeed; the commit at the sync point fails (23505).
+  auto at_sync = run({"INSERT INTO deferred_unique VALUES (1), (1)", "SELECT 1"});
+  ASSERT_FALSE(at_sync);
+  EXPECT_EQ(at_sync.error().code(), StatusCode::kUnavailable) << at_sync.error();
+  EXPECT_TRUE((*connection)->broken());
+
+  auto reopened = pg_internal::PgConnection::Open(options, {});
+  ASSERT_TRUE(reopened) << reopened.error();
+  connection = std::move(reopened);
+  ASSERT_TRUE(run({"CREATE TEMP TABLE plain (k int)"}));
+  // A failing statement: the implicit transaction is rolled back at the sync point.
+  auto failed = run({"INSERT INTO plain VALUES (1)", "SELECT 1/0", "INSERT INTO plain VALUES (2)"});
+  ASSERT_TRUE(failed) << failed.error();
+  auto failure = pg_internal::FirstFailure(*failed, "test", pg_internal::Ends::kImplicitCommit);
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->status.code(), StatusCode::kInternal) << failure->status;  // 22012
+  EXPECT_FALSE(failure->rollback);
+  EXPECT_TRUE((*connection)->idle());
+  auto count = run({"SELECT count(*)::text FROM plain"});
+  ASSERT_TRUE(count) << count.error();
+  ASSERT_EQ((*count)[0].rows(), 1);
+  EXPECT_EQ((*count)[0].Bytes(0, 0), "0");  // the first INSERT was rolled back too
 }
 
 class PostgresCommitTest : public ::testing::Test {

@@ -67,9 +67,9 @@ inline PostgresOptions TestPostgresOptions(const std::string& uri,
 }
 
 // A fresh backend on the shared cluster, in its own schema; null after a test failure.
-// `one_round_trip_commits`: PostgresOptions' experimental commit shape.
+// `one_round_trip_commits`: PostgresOptions' commit shape for single fenced writes.
 inline std::shared_ptr<Backend> OpenSharedTestPostgres(std::shared_ptr<Clock> clock = nullptr,
-                                                       bool one_round_trip_commits = false) {
+                                                       bool one_round_trip_commits = true) {
   const std::string uri = SharedClusterUri();
   if (uri.empty()) return nullptr;
   PostgresOptions options = TestPostgresOptions(uri, std::move(clock));

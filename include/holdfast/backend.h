@@ -33,8 +33,8 @@ namespace holdfast {
 // implementations keeps old backends compiling (the SQLite VFS rule).
 // 2: Subscribe, Mutation::notify. 3: Purge and ScrubFreedSpace (erasure for data-protection
 // requests, docs/gdpr.md); VersionRetention's keep_last, time_points and max_age. 4: AsyncRead,
-// AsyncCommit and AsyncFindOperation (BackendCapabilities::native_async).
-inline constexpr int kBackendInterfaceVersion = 4;
+// AsyncCommit and AsyncFindOperation (BackendCapabilities::native_async). 5: AsyncNow.
+inline constexpr int kBackendInterfaceVersion = 5;
 
 // Addresses one entry of a (non-ordered) data store.
 struct EntryKey {
@@ -322,6 +322,9 @@ class Backend {
                                   BackendCallback<std::optional<std::int64_t>> done) {
     done(FindOperation(key, op_id));
   }
+  // Asynchronous form of Now (interface version 5), for a caller whose whole operation must wait
+  // on nothing (a profile save judges its lease by the backend's clock). Same contract as above.
+  virtual void AsyncNow(BackendCallback<Timestamp> done) { done(Now()); }
 };
 
 // Forwards every call to a target; override only what you change (LevelDB's EnvWrapper).

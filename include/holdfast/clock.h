@@ -26,6 +26,11 @@ class Clock {
   virtual Timestamp Now() = 0;
   // Blocks the calling thread for `d` of this clock's time. A manual clock advances instead.
   virtual void SleepFor(std::chrono::milliseconds d) = 0;
+  // True when SleepFor waits real time, as the system clock does: a caller that must not hold a
+  // thread (an asynchronous save's backoff) may then wait on a timer of its own instead. False,
+  // the default, for clocks that move when told (tests, simulation): such callers still call
+  // SleepFor, which advances the clock or yields to the simulation, so they stay deterministic.
+  virtual bool real_time() const { return false; }
 };
 
 // The machine's wall clock and real sleeps. Shared, never destroyed.

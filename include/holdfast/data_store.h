@@ -33,7 +33,8 @@ namespace holdfast {
 
 namespace internal {
 class ServiceCore;
-}
+struct ServiceAccess;
+}  // namespace internal
 
 struct SetOptions {
   std::vector<std::int64_t> user_ids;  // at most Limits::kMaxUserIds

@@ -122,6 +122,7 @@ class DataStoreService {
   Backend& backend() const;
 
  private:
+  friend struct internal::ServiceAccess;  // the library's asynchronous writes (src/datastore)
   std::shared_ptr<internal::ServiceCore> core_;
 };
 

@@ -69,6 +69,15 @@ class RequestBudget {
   // for the error message. Returns kResourceExhausted when the queue is full.
   Status Acquire(RequestType type, std::string_view operation);
 
+  // Acquire for a caller that must not block a thread (an asynchronous save): takes one unit
+  // and returns 0 when one is left and no request queued before it, or returns how long to wait
+  // before asking again. A caller told to wait counts as waiting in the type's queue from then
+  // on (`queued` becomes true) until a later call with `queued` passed back takes its unit, so
+  // the queue limit bounds it as it bounds Acquire's waiters; a full queue is
+  // kResourceExhausted. Blocking waiters already in the queue are served first.
+  Result<std::chrono::milliseconds> TryAcquire(RequestType type, std::string_view operation,
+                                               bool& queued);
+
  private:
   struct Bucket {
     double tokens = 0;
@@ -79,6 +88,7 @@ class RequestBudget {
   };
   double RatePerMinute(RequestType type) const;
   void Refill(Bucket& bucket, RequestType type, Timestamp now);
+  std::chrono::milliseconds UntilNextUnit(const Bucket& bucket, RequestType type) const;
 
   BudgetOptions options_;
   std::shared_ptr<Clock> clock_;

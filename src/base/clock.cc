@@ -11,6 +11,7 @@ class RealClock final : public Clock {
         std::chrono::system_clock::now());
   }
   void SleepFor(std::chrono::milliseconds d) override { std::this_thread::sleep_for(d); }
+  bool real_time() const override { return true; }
 };
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include "cursor.h"
 #include "holdfast/limits.h"
 #include "service_core.h"
+#include "update_run.h"
 
 namespace holdfast {
 namespace {
@@ -65,58 +66,18 @@ auto InContext(const std::string& what, F&& run) -> decltype(run()) {
   return result;
 }
 
-// The read-transform-conditional-write loop behind Update and Increment.
+// The read-transform-conditional-write loop behind Update and Increment (update_run.h).
 Result<UpdateResult> RunUpdate(internal::ServiceCore& core, const EntryKey& entry_key,
                                const UpdateFunction& transform) {
-  const std::string op_id = core.NewOperationId();
-  for (int attempt = 1;; ++attempt) {
-    auto now = core.WithRetry([&] { return core.backend().Now(); });
-    if (!now) return Err(now.error());
-    auto latest = core.WithRetry([&] { return core.backend().Read(entry_key); });
-    if (!latest) return Err(latest.error());
-    std::optional<Entry> current;
-    if (IsLive(*latest)) {
-      auto decoded = DecodeEntry(**latest);
-      if (!decoded) return Err(decoded.error());
-      current = std::move(*decoded);
-    }
-    UpdateContext context{current ? &current->value : nullptr, current ? &current->info : nullptr,
-                          *now, attempt};
-    UpdateDecision decision = transform(context);
-    if (std::holds_alternative<CancelUpdate>(decision)) {
-      return UpdateResult{true, std::move(current)};
-    }
-    auto& write = std::get<WriteValue>(decision);
-    std::vector<std::int64_t> user_ids =
-        write.user_ids ? std::move(*write.user_ids)
-                       : (current ? current->info.user_ids : std::vector<std::int64_t>{});
-    boost::json::object metadata = write.metadata
-                                       ? std::move(*write.metadata)
-                                       : (current ? current->info.metadata : boost::json::object{});
-    auto encoded = internal::EncodeValue(write.value, user_ids, metadata);
-    if (!encoded) return Err(encoded.error());
-    Mutation mutation{entry_key,
-                      OnTopOf(*latest),
-                      false,
-                      std::move(encoded->value),
-                      std::move(encoded->user_ids),
-                      std::move(encoded->metadata),
-                      op_id,
-                      core.retention(),
-                      write.notify};
-    auto committed = core.CommitResolved(mutation);
-    if (committed) {
-      return UpdateResult{
-          false, Entry{std::move(write.value),
-                       InfoFromCommit(*committed, std::move(user_ids), std::move(metadata))}};
-    }
-    if (!IsConflict(committed.error())) return Err(committed.error());
-    if (attempt > core.options().retry.max_update_conflicts) {
-      return Err(AbortedError("gave up after " + std::to_string(attempt) +
-                              " conflicting concurrent writes"));
-    }
-    core.ConflictBackoff(attempt);
-  }
+  internal::UpdateRun run(core, {entry_key}, internal::UpdateForm::kSingle);
+  auto results = internal::RunBlocking(
+      run, [&](std::span<const UpdateContext> contexts) -> std::vector<UpdateDecision> {
+        std::vector<UpdateDecision> decisions;
+        decisions.push_back(transform(contexts[0]));
+        return decisions;
+      });
+  if (!results) return Err(results.error());
+  return std::move(results->front());
 }
 
 }  // namespace

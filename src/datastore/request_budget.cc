@@ -30,6 +30,15 @@ int ThrottleCode(RequestType type, std::string_view operation) {
   return 0;
 }
 
+Status QueueFull(RequestType type, std::string_view operation, std::size_t limit,
+                 std::size_t waiting) {
+  return ResourceExhaustedError(
+      std::string(operation) + " request dropped: the " + std::string(RequestTypeName(type)) +
+          " budget is spent and its throttle queue is full (" + std::to_string(limit) + " waiting)",
+      ErrorDetail{ThrottleCode(type, operation), "throttle_queue", "", std::to_string(limit),
+                  std::to_string(waiting)});
+}
+
 }  // namespace
 
 std::string_view RequestTypeName(RequestType type) {
@@ -107,12 +116,7 @@ Status RequestBudget::Acquire(RequestType type, std::string_view operation) {
     return Status::Ok();
   }
   if (bucket.waiting >= options_.queue_limit) {
-    return ResourceExhaustedError(
-        std::string(operation) + " request dropped: the " + std::string(RequestTypeName(type)) +
-            " budget is spent and its throttle queue is full (" +
-            std::to_string(options_.queue_limit) + " waiting)",
-        ErrorDetail{ThrottleCode(type, operation), "throttle_queue", "",
-                    std::to_string(options_.queue_limit), std::to_string(bucket.waiting)});
+    return QueueFull(type, operation, options_.queue_limit, bucket.waiting);
   }
   const std::uint64_t ticket = bucket.next_ticket++;
   ++bucket.waiting;
@@ -129,13 +133,46 @@ Status RequestBudget::Acquire(RequestType type, std::string_view operation) {
       turn_.notify_all();
       return Status::Ok();
     }
-    const double rate = std::max(RatePerMinute(type), 1e-9);
-    const auto wait = std::chrono::milliseconds(
-        static_cast<std::int64_t>(std::ceil((1 - bucket.tokens) / rate * 60'000.0)));
+    const auto wait = UntilNextUnit(bucket, type);
     lock.unlock();
-    clock_->SleepFor(std::max(wait, std::chrono::milliseconds(1)));
+    clock_->SleepFor(wait);
     lock.lock();
   }
+}
+
+std::chrono::milliseconds RequestBudget::UntilNextUnit(const Bucket& bucket,
+                                                       RequestType type) const {
+  const double rate = std::max(RatePerMinute(type), 1e-9);
+  const auto wait = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::ceil((1 - bucket.tokens) / rate * 60'000.0)));
+  return std::max(wait, std::chrono::milliseconds(1));
+}
+
+Result<std::chrono::milliseconds> RequestBudget::TryAcquire(RequestType type,
+                                                            std::string_view operation,
+                                                            bool& queued) {
+  if (!options_.enabled) return std::chrono::milliseconds(0);
+  std::lock_guard<std::mutex> lock(mu_);
+  Bucket& bucket = buckets_[Index(type)];
+  Refill(bucket, type, clock_->Now());
+  const bool blocking_waiters = bucket.serving != bucket.next_ticket;
+  if (!blocking_waiters && bucket.tokens >= 1 && (queued || bucket.waiting == 0)) {
+    bucket.tokens -= 1;
+    if (queued) {
+      queued = false;
+      --bucket.waiting;
+      turn_.notify_all();
+    }
+    return std::chrono::milliseconds(0);
+  }
+  if (!queued) {
+    if (bucket.waiting >= options_.queue_limit) {
+      return Err(QueueFull(type, operation, options_.queue_limit, bucket.waiting));
+    }
+    ++bucket.waiting;
+    queued = true;
+  }
+  return UntilNextUnit(bucket, type);
 }
 
 }  // namespace holdfast

@@ -57,6 +57,30 @@ TEST(RequestBudgetTest, DisabledBudgetNeverThrottles) {
   for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(budget.Acquire(RequestType::kGet, "get").ok());
 }
 
+TEST(RequestBudgetTest, TryAcquireWaitsInTheQueueWithoutBlockingAndRespectsItsLimit) {
+  auto clock = std::make_shared<ManualClock>();
+  RequestBudget budget(Enabled(1, 0, /*queue_limit=*/1), clock);  // one a minute, one waiter
+  bool first = false, second = false;
+  auto taken = budget.TryAcquire(RequestType::kUpdate, "update", first);
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(*taken, std::chrono::milliseconds(0));
+  auto wait = budget.TryAcquire(RequestType::kUpdate, "update", first);
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_EQ(*wait, std::chrono::milliseconds(60'000));  // the next unit, a minute away
+  EXPECT_TRUE(first);
+  EXPECT_EQ(budget.Waiting(RequestType::kUpdate), 1u);
+  auto refused = budget.TryAcquire(RequestType::kUpdate, "update", second);  // queue full
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.error().detail()->rule, "throttle_queue");
+  clock->Advance(*wait);
+  auto served = budget.TryAcquire(RequestType::kUpdate, "update", first);
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(*served, std::chrono::milliseconds(0));
+  EXPECT_FALSE(first);
+  EXPECT_EQ(budget.Waiting(RequestType::kUpdate), 0u);
+}
+
 TEST(RequestBudgetTest, BudgetIsBasePlusPerPlayerTimesPlayers) {
   auto options = Enabled(60, 10);
   options.players = 4;

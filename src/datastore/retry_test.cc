@@ -3,6 +3,7 @@
 // with what is stored.
 #include <gtest/gtest.h>
 
+#include "commit_fault_backends.h"
 #include "holdfast/data_store.h"
 #include "holdfast/data_store_service.h"
 #include "holdfast/fault_injection.h"
@@ -10,6 +11,9 @@
 
 namespace holdfast {
 namespace {
+
+using testing::AppliedButUnavailableBackend;
+using testing::UnresolvableBackend;
 
 using boost::json::value;
 
@@ -67,20 +71,6 @@ TEST(DataStoreRetryTest, AppliedButFailedWriteIsResolvedByReadBackNotRetriedBlin
   EXPECT_EQ(h.Stored("k")->version, 2);
 }
 
-// A backend whose writes apply but report failure, and whose read-back of operation ids is down.
-class UnresolvableBackend final : public BackendWrapper {
- public:
-  using BackendWrapper::BackendWrapper;
-  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
-    auto applied = target().Commit(mutations);
-    if (!applied) return applied;
-    return Err(OutcomeUnknownError("reply lost"));
-  }
-  Result<std::optional<std::int64_t>> FindOperation(const EntryKey&, std::string_view) override {
-    return Err(UnavailableError("read-back refused"));
-  }
-};
-
 TEST(DataStoreRetryTest, UnknownOutcomeThatCannotBeReadBackIsReportedAsUnknown) {
   auto clock = std::make_shared<ManualClock>();
   auto memory = NewMemoryBackend(clock);
@@ -127,22 +117,6 @@ TEST(DataStoreRetryTest, RetryThatLandsLateNeverOverwritesANewerWrite) {
   EXPECT_EQ(landed.error().code(), StatusCode::kAlreadyExists);  // fenced: it was if-absent
   EXPECT_EQ((*store.Get("k"))->value, value("new"));
 }
-
-// A backend that applies its second commit and then reports kUnavailable ("nothing applied"):
-// what a database server can answer when it crashes while committing a commit that recovery
-// keeps. The retry then fails its condition on the write's own version.
-class AppliedButUnavailableBackend final : public BackendWrapper {
- public:
-  using BackendWrapper::BackendWrapper;
-  Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override {
-    auto committed = target().Commit(mutations);
-    if (++commits_ != 2 || !committed) return committed;
-    return Err(UnavailableError("terminating connection because of crash of another process"));
-  }
-
- private:
-  int commits_ = 0;
-};
 
 TEST(DataStoreRetryTest, ConflictAfterAWrongNothingAppliedIsCheckedAgainstTheOpId) {
   auto clock = std::make_shared<ManualClock>();

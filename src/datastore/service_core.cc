@@ -7,14 +7,12 @@
 #include <limits>
 #include <utility>
 
+#include "commit_resolution.h"
 #include "holdfast/json.h"
 #include "holdfast/limits.h"
 
 namespace holdfast::internal {
 namespace {
-
-// Backend::FindOperation's guarantee: op ids of the newest 16 versions of a key stay findable.
-constexpr std::int64_t kOperationIdMemory = 16;
 
 std::uint64_t SeedFrom(std::uint64_t configured) {
   if (configured != 0) return configured;
@@ -112,17 +110,21 @@ std::string ServiceCore::NewOperationId() {
   return std::string(buf, 32);
 }
 
-void ServiceCore::ConflictBackoff(int conflicts) {
+std::chrono::milliseconds ServiceCore::ConflictDelay(int conflicts) {
   const double cap = std::min(64.0, std::pow(2.0, std::min(conflicts, 8) - 1));
   double fraction;
   {
     std::lock_guard<std::mutex> lock(rng_mu_);
     fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   }
-  options_.clock->SleepFor(std::chrono::milliseconds(std::llround(cap * fraction)));
+  return std::chrono::milliseconds(std::llround(cap * fraction));
 }
 
-void ServiceCore::Backoff(int attempt) {
+void ServiceCore::ConflictBackoff(int conflicts) {
+  options_.clock->SleepFor(ConflictDelay(conflicts));
+}
+
+std::chrono::milliseconds ServiceCore::RetryDelay(int attempt) {
   const auto& retry = options_.retry;
   const double cap = std::min(
       static_cast<double>(retry.max_backoff.count()),
@@ -133,8 +135,10 @@ void ServiceCore::Backoff(int attempt) {
     fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   }
   // Full jitter: uniform in [0, cap].
-  options_.clock->SleepFor(std::chrono::milliseconds(static_cast<std::int64_t>(cap * fraction)));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(cap * fraction));
 }
+
+void ServiceCore::Backoff(int attempt) { options_.clock->SleepFor(RetryDelay(attempt)); }
 
 Result<CommitResult> ServiceCore::CommitResolved(const Mutation& mutation) {
   auto committed = CommitResolved(std::span<const Mutation>(&mutation, 1));
@@ -145,99 +149,52 @@ Result<CommitResult> ServiceCore::CommitResolved(const Mutation& mutation) {
 Result<std::vector<CommitResult>> ServiceCore::CommitResolved(std::span<const Mutation> mutations) {
   HOLDFAST_RETURN_IF_ERROR(retention_status_);
   auto committed = CommitResolvedUncached(mutations);
-  if (committed) {
-    for (std::size_t i = 0; i < mutations.size(); ++i) {
-      versions_.Remember(mutations[i].key, (*committed)[i].version);
-    }
-  }
+  RememberCommitted(mutations, committed);
   return committed;
+}
+
+void ServiceCore::RememberCommitted(std::span<const Mutation> mutations,
+                                    const Result<std::vector<CommitResult>>& committed) {
+  if (!committed) return;
+  for (std::size_t i = 0; i < mutations.size(); ++i) {
+    versions_.Remember(mutations[i].key, (*committed)[i].version);
+  }
 }
 
 Result<std::vector<CommitResult>> ServiceCore::CommitResolvedUncached(
     std::span<const Mutation> mutations) {
-  // Set once an attempt's outcome was unknown and its read-back said "not applied". A backend
-  // must not answer "not found" while the write could still become visible, but a failure after
-  // such an answer is checked once more, so that a late-visible commit is never taken for a
-  // conflict with someone else (the caller would re-run its transform: a double apply) nor
-  // reported as certainly not applied.
-  bool read_back_not_found = false;
-  // Set once an attempt failed as retryable ("nothing applied"). A backend can be wrong about
-  // that when its server crashed while committing, so a conflict after such a retry is also
-  // checked against this write's op id before it is taken for someone else's write.
-  bool retried = false;
-  for (int attempt = 1;; ++attempt) {
-    auto committed = backend_->Commit(mutations);
-    if (committed) return committed;
-    const Status& error = committed.error();
-    if (error.code() == StatusCode::kOutcomeUnknown) {
-      auto resolved = ResolveUnknownOutcome(mutations);
-      if (!resolved) return Err(resolved.error());
-      if (*resolved) return std::move(**resolved);
-      // Not applied: repeating the same conditional write is safe.
-      read_back_not_found = true;
-    } else if (!IsRetryable(error) || attempt >= options_.retry.max_attempts) {
-      if (!read_back_not_found && !(retried && IsConflict(error))) return Err(error);
-      auto resolved = ResolveUnknownOutcome(mutations);
-      if (!resolved) return Err(resolved.error());
-      if (*resolved) return std::move(**resolved);  // the first attempt applied after all
-      if (IsConflict(error)) return Err(error);     // someone else wrote: re-read and decide
-      return Err(
-          OutcomeUnknownError("an earlier attempt's outcome was unknown, and this one failed (" +
-                              error.ToString() + ")"));
+  CommitResolution resolution(options_.retry.max_attempts);
+  CommitResolution::Next next = resolution.AfterAttempt(backend_->Commit(mutations));
+  for (;;) {
+    if (auto* done = std::get_if<CommitResolution::Done>(&next)) return std::move(done->result);
+    if (auto* retry = std::get_if<CommitResolution::Retry>(&next)) {
+      Backoff(retry->attempt);
+      next = resolution.AfterAttempt(backend_->Commit(mutations));
+    } else {
+      next = resolution.AfterReadBack(ResolveUnknownOutcome(mutations));
     }
-    if (attempt >= options_.retry.max_attempts) {
-      return Err(OutcomeUnknownError("the write's outcome is still unknown after " +
-                                     std::to_string(attempt) + " attempts (" + error.ToString() +
-                                     ")"));
-    }
-    retried = true;
-    Backoff(attempt);
   }
 }
 
-Result<std::optional<std::vector<CommitResult>>> ServiceCore::ResolveUnknownOutcome(
-    std::span<const Mutation> mutations) {
-  std::vector<CommitResult> results;
-  for (const Mutation& mutation : mutations) {
-    auto found = WithRetry([&] { return backend_->FindOperation(mutation.key, mutation.op_id); });
-    if (!found) {
-      return Err(OutcomeUnknownError("the write's outcome is unknown and reading it back failed (" +
-                                     found.error().ToString() + ")"));
+ReadBackOutcome ServiceCore::ResolveUnknownOutcome(std::span<const Mutation> mutations) {
+  ReadBackRules rules(mutations);
+  ReadBackRules::Next next = rules.Start();
+  for (;;) {
+    if (auto* resolved = std::get_if<ReadBackRules::Resolved>(&next)) {
+      return std::move(resolved->outcome);
     }
-    if (!*found) {
-      if (!results.empty()) {
-        // The batch is atomic and the first applied: this id was already forgotten.
-        return Err(OutcomeUnknownError("the batch applied but a version could not be read back"));
-      }
-      // "Not found" proves "not applied" only while every version written since the one the
-      // write was conditioned on still remembers its op id (the backend keeps the newest
-      // kOperationIdWindow). Past that, our write could be among the forgotten ones.
-      const auto* expected = std::get_if<IfVersion>(&mutation.condition);
-      const std::int64_t base = expected ? expected->version : 0;
-      auto latest = WithRetry([&] { return backend_->Read(mutation.key); });
-      if (!latest) {
-        return Err(
-            OutcomeUnknownError("the write's outcome is unknown and reading it back failed (" +
-                                latest.error().ToString() + ")"));
-      }
-      const std::int64_t now_at = *latest ? (*latest)->version : 0;
-      if (now_at - base > kOperationIdMemory) {
-        return Err(OutcomeUnknownError(
-            "the write's outcome is unknown: " + std::to_string(now_at - base) +
-            " versions were written since, more than the backend remembers op ids for"));
-      }
-      return std::optional<std::vector<CommitResult>>();
+    if (auto* find = std::get_if<ReadBackRules::Find>(&next)) {
+      const Mutation& m = *find->mutation;
+      next = rules.AfterFind(WithRetry([&] { return backend_->FindOperation(m.key, m.op_id); }));
+    } else if (auto* latest = std::get_if<ReadBackRules::ReadLatest>(&next)) {
+      const Mutation& m = *latest->mutation;
+      next = rules.AfterLatest(WithRetry([&] { return backend_->Read(m.key); }));
+    } else {
+      const auto& times = std::get<ReadBackRules::ReadTimes>(next);
+      next = rules.AfterTimes(
+          WithRetry([&] { return backend_->ReadVersion(times.mutation->key, times.version); }));
     }
-    CommitResult result;
-    result.version = **found;
-    auto stored = WithRetry([&] { return backend_->ReadVersion(mutation.key, result.version); });
-    if (stored && *stored) {
-      result.created = (*stored)->created;
-      result.updated = (*stored)->updated;
-    }
-    results.push_back(result);
   }
-  return std::optional<std::vector<CommitResult>>(std::move(results));
 }
 
 std::string Describe(std::string_view op, std::string_view store, std::string_view scope,

@@ -4,6 +4,7 @@
 #ifndef HOLDFAST_SRC_DATASTORE_SERVICE_CORE_H_
 #define HOLDFAST_SRC_DATASTORE_SERVICE_CORE_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,11 +47,13 @@ class ServiceCore {
   auto WithRetry(F&& call) -> std::invoke_result_t<F&> {
     for (int attempt = 1;; ++attempt) {
       auto result = call();
-      if (IsOk(result) || !IsRetryable(ErrorOf(result)) || attempt >= options_.retry.max_attempts) {
-        return result;
-      }
+      if (IsOk(result) || !RetryAgain(ErrorOf(result), attempt)) return result;
       Backoff(attempt);
     }
+  }
+  // WithRetry's rule: whether a call that failed with `error` on `attempt` runs again.
+  bool RetryAgain(const Status& error, int attempt) const {
+    return IsRetryable(error) && attempt < options_.retry.max_attempts;
   }
 
   // Commits one mutation with retries, and remembers the versions written (versions()). A
@@ -63,12 +66,23 @@ class ServiceCore {
   // is read back.
   Result<std::vector<CommitResult>> CommitResolved(std::span<const Mutation> mutations);
 
+  // Remembers the versions a successful commit of `mutations` wrote (versions()). Both forms of
+  // CommitResolved call it; a failure remembers nothing.
+  void RememberCommitted(std::span<const Mutation> mutations,
+                         const Result<std::vector<CommitResult>>& committed);
+  // Whether writes may be committed at all (the retention policy is valid).
+  const Status& write_status() const { return retention_status_; }
+
+  // The pause before retry `attempt + 1`: full jitter, uniform in [0, min(max_backoff,
+  // initial_backoff * multiplier^(attempt - 1))]. Backoff sleeps it on the service's clock.
+  std::chrono::milliseconds RetryDelay(int attempt);
   void Backoff(int attempt);
   // Sleeps a full-jitter pause before re-running a transform that lost a write conflict: uniform
   // in [0, min(1 ms * 2^(conflicts - 1), 64 ms)], in whole milliseconds. Without it, writers of one
   // hot key on a client-server backend can starve each other (each reads while another is
   // committing).
   void ConflictBackoff(int conflicts);
+  std::chrono::milliseconds ConflictDelay(int conflicts);  // the pause ConflictBackoff sleeps
 
  private:
   static bool IsOk(const Status& s) { return s.ok(); }
@@ -84,7 +98,7 @@ class ServiceCore {
 
   Result<std::vector<CommitResult>> CommitResolvedUncached(std::span<const Mutation> mutations);
   Result<std::optional<std::vector<CommitResult>>> ResolveUnknownOutcome(
-      std::span<const Mutation> mutations);
+      std::span<const Mutation> mutations);  // the read-back of commit_resolution.h
 
   std::shared_ptr<Backend> backend_;
   ServiceOptions options_;

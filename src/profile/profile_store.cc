@@ -3,10 +3,12 @@
 #include "holdfast/profile_store.h"
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <random>
 
+#include "executor_scheduler.h"
 #include "holdfast/json.h"
 #include "holdfast/memory_backend.h"
 #include "profile_store_core.h"
@@ -41,7 +43,9 @@ ProfileStoreCore::ProfileStoreCore(std::shared_ptr<DataStoreService> service, Da
                                                   .lease = options_.lease,
                                                   .inbox_limit = options_.inbox_limit},
                 options_.clock),
-      io_(std::make_unique<boost::asio::thread_pool>(options_.io_threads)) {
+      io_(std::make_shared<boost::asio::thread_pool>(options_.io_threads)),
+      native_async_(service_->backend().Capabilities().native_async),
+      scheduler_(MakeExecutorScheduler(io_->get_executor(), io_)) {
   SubscribeToChanges();
 }
 
@@ -91,7 +95,7 @@ void ProfileStoreCore::SubmitSave(PendingSave save) {
 
 void ProfileStoreCore::DrainSaves() {
   for (;;) {
-    std::vector<PendingSave> batch;
+    auto batch = std::make_shared<SaveBatch>();
     {
       std::lock_guard<std::mutex> lock(saves_mu_);
       if (queued_saves_.empty()) {
@@ -99,40 +103,64 @@ void ProfileStoreCore::DrainSaves() {
         return;
       }
       const std::size_t n = std::min(queued_saves_.size(), kMaxGroupCommit);
-      batch.assign(std::make_move_iterator(queued_saves_.begin()),
-                   std::make_move_iterator(queued_saves_.begin() + static_cast<std::ptrdiff_t>(n)));
+      batch->saves.assign(
+          std::make_move_iterator(queued_saves_.begin()),
+          std::make_move_iterator(queued_saves_.begin() + static_cast<std::ptrdiff_t>(n)));
       queued_saves_.erase(queued_saves_.begin(),
                           queued_saves_.begin() + static_cast<std::ptrdiff_t>(n));
     }
-    std::vector<profile_internal::SessionProtocol::SaveItem> items;
-    std::vector<std::size_t> item_of;  // batch index -> items index, or npos when refused early
-    std::vector<Result<profile_internal::Saved>> results(batch.size(),
-                                                         Err(InternalError("not saved")));
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      profile_internal::SaveRequest request;
-      if (batch[i].data) {
-        auto parsed = ParseJson(*batch[i].data);
-        if (!parsed) {
-          results[i] = Err(parsed.error());
-          item_of.push_back(static_cast<std::size_t>(-1));
-          continue;
-        }
-        request.data = std::move(*parsed);
+    auto items = batch->Prepare();
+    if (!native_async_) {
+      batch->Finish(*this, protocol_.SaveMany(items));
+      continue;
+    }
+    // No thread waits for the backend: the batch's completion finishes it and drains on, on an
+    // I/O thread. The guard keeps Close()'s join waiting until then, so nothing completes after
+    // the store is gone.
+    auto guard =
+        std::make_shared<boost::asio::executor_work_guard<IoExecutor>>(io_->get_executor());
+    protocol_.AsyncSaveMany(
+        std::move(items), scheduler_,
+        [this, batch, guard](std::vector<Result<profile_internal::Saved>> saved) mutable {
+          batch->Finish(*this, std::move(saved));
+          batch.reset();  // the waiters' callbacks go while the guard still holds the store
+          DrainSaves();
+          guard->reset();
+        });
+    return;
+  }
+}
+
+std::vector<profile_internal::SessionProtocol::SaveItem> SaveBatch::Prepare() {
+  std::vector<profile_internal::SessionProtocol::SaveItem> items;
+  results.assign(saves.size(), Err(InternalError("not saved")));
+  for (std::size_t i = 0; i < saves.size(); ++i) {
+    profile_internal::SaveRequest request;
+    if (saves[i].data) {
+      auto parsed = ParseJson(*saves[i].data);
+      if (!parsed) {
+        results[i] = Err(parsed.error());
+        item_of.push_back(kRefused);
+        continue;
       }
-      request.processed_messages = batch[i].processed_messages;
-      request.user_ids = batch[i].user_ids;
-      request.release = batch[i].release;
-      request.applied_edits = batch[i].applied_edits;
-      item_of.push_back(items.size());
-      items.push_back({batch[i].key, batch[i].id, std::move(request)});
+      request.data = std::move(*parsed);
     }
-    auto saved = protocol_.SaveMany(items);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (item_of[i] != static_cast<std::size_t>(-1)) results[i] = std::move(saved[item_of[i]]);
-      ReportOutcome(batch[i].release ? "release" : "save", batch[i].key,
-                    results[i] ? Status::Ok() : results[i].error());
-      batch[i].done(std::move(results[i]));
-    }
+    request.processed_messages = saves[i].processed_messages;
+    request.user_ids = saves[i].user_ids;
+    request.release = saves[i].release;
+    request.applied_edits = saves[i].applied_edits;
+    item_of.push_back(items.size());
+    items.push_back({saves[i].key, saves[i].id, std::move(request)});
+  }
+  return items;
+}
+
+void SaveBatch::Finish(ProfileStoreCore& core, std::vector<Result<profile_internal::Saved>> saved) {
+  for (std::size_t i = 0; i < saves.size(); ++i) {
+    if (item_of[i] != kRefused) results[i] = std::move(saved[item_of[i]]);
+    core.ReportOutcome(saves[i].release ? "release" : "save", saves[i].key,
+                       results[i] ? Status::Ok() : results[i].error());
+    saves[i].done(std::move(results[i]));
   }
 }
 

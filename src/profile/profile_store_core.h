@@ -21,6 +21,8 @@
 
 namespace holdfast::internal {
 
+class AsyncScheduler;  // async_scheduler.h (src/datastore)
+
 struct SaveWaiter {
   bool release = false;
   EndReason reason = EndReason::kManual;
@@ -73,6 +75,20 @@ struct PendingSave {
   std::function<void(Result<profile_internal::Saved>)> done;  // called on an I/O thread
 };
 
+class ProfileStoreCore;
+
+// One group commit on its way through DrainSaves: the saves, and each one's item or refusal.
+struct SaveBatch {
+  static constexpr std::size_t kRefused = static_cast<std::size_t>(-1);
+  std::vector<PendingSave> saves;
+  std::vector<std::size_t> item_of;  // saves index -> items index, or kRefused (unparseable)
+  std::vector<Result<profile_internal::Saved>> results;
+  // The protocol's items for the saves that parse (the rest are refused here).
+  std::vector<profile_internal::SessionProtocol::SaveItem> Prepare();
+  // Hands every save its result (`saved`: one per item), reporting each outcome.
+  void Finish(ProfileStoreCore& core, std::vector<Result<profile_internal::Saved>> saved);
+};
+
 class ProfileStoreCore {
  public:
   ProfileStoreCore(std::shared_ptr<DataStoreService> service, DataStore store,
@@ -89,6 +105,10 @@ class ProfileStoreCore {
 
   // Group commit: saves queue here; one drainer at a time commits everything queued so far in one
   // batch (up to kMaxGroupCommit), so an autosave sweep over many profiles takes few round trips.
+  // On a native_async backend the drainer holds no thread while its batch is in flight: the
+  // batch's completion hands out the results and drains on. Either way one batch is in flight at
+  // a time, and a profile has at most one save in flight (ProfileState::save_in_flight), so
+  // saves of one profile apply in the order they were made.
   void SubmitSave(PendingSave save);
   static constexpr std::size_t kMaxGroupCommit = 64;
 
@@ -123,7 +143,12 @@ class ProfileStoreCore {
   std::shared_ptr<DataStoreService> service_;
   ProfileStoreOptions options_;
   profile_internal::SessionProtocol protocol_;
-  std::unique_ptr<boost::asio::thread_pool> io_;
+  using IoExecutor = boost::asio::thread_pool::executor_type;
+  std::shared_ptr<boost::asio::thread_pool> io_;  // shared with scheduler_
+  // The backend's Async* calls wait on nothing: saves run as asynchronous updates on scheduler_
+  // (the I/O executor), holding no I/O thread while the backend works (docs/profiles.md).
+  const bool native_async_;
+  std::shared_ptr<AsyncScheduler> scheduler_;
   std::atomic<bool> closed_{false};
   std::mutex mu_;
   std::set<std::string> starting_;

@@ -10,30 +10,6 @@ namespace json = boost::json;
 
 std::string Millis(Timestamp t) { return std::to_string(ToUnixMillis(t)) + " ms"; }
 
-// Applies handled message ids: out of the inbox, into the bounded processed list.
-void MarkProcessed(ProfileRecord& record, const std::vector<std::string>& ids, std::size_t memory) {
-  for (const std::string& id : ids) {
-    std::erase_if(record.inbox, [&](const InboxMessage& m) { return m.id == id; });
-    if (std::find(record.processed.begin(), record.processed.end(), id) == record.processed.end()) {
-      record.processed.push_back(id);
-    }
-  }
-  if (record.processed.size() > memory) {
-    record.processed.erase(record.processed.begin(),
-                           record.processed.end() - static_cast<std::ptrdiff_t>(memory));
-  }
-}
-
-bool Fenced(const ProfileRecord& record, const SessionId& id) {
-  return record.session && record.session->owner == id.owner && record.session->epoch == id.epoch;
-}
-
-std::string LostReason(const ProfileRecord& record) {
-  if (!record.session) return "the session was released elsewhere";
-  return "the profile is now held by " + record.session->owner + " at epoch " +
-         std::to_string(record.session->epoch);
-}
-
 }  // namespace
 
 Status SessionLostError(std::string_view key, std::string_view why) {
@@ -241,102 +217,6 @@ Result<Acquired> SessionProtocol::Acquire(std::string_view key, const SessionOpt
     if (step->acquired) return std::move(*step->acquired);
     clock_->SleepFor(step->retry_after);
   }
-}
-
-Result<Saved> SessionProtocol::Save(std::string_view key, const SessionId& id,
-                                    SaveRequest request) {
-  return SaveOnce(key, id, request);
-}
-
-Result<json::value> SessionProtocol::ApplySave(std::string_view key, const SessionId& id,
-                                               const SaveRequest& request,
-                                               const UpdateContext& context, Saved& saved) const {
-  if (context.current == nullptr) return Err(SessionLostError(key, "the profile was removed"));
-  // Only the metadata is needed when new data replaces the old: skip copying the old data.
-  auto decoded = DecodeProfileRecord(std::move(*context.current), options_.schema);
-  if (!decoded) return Err(decoded.error());  // corrupt or newer: never overwritten
-  ProfileRecord& record = *decoded;
-  if (!Fenced(record, id)) return Err(SessionLostError(key, LostReason(record)));
-  if (request.data) record.data = *request.data;
-  MarkProcessed(record, request.processed_messages, options_.processed_memory);
-  for (const std::string& edit_id : request.applied_edits) AddAppliedEdit(record, edit_id);
-  saved.release_requested = record.request && record.request->by != id.owner &&
-                            record.request->at + options_.lease > context.now;
-  if (request.release) {
-    record.session.reset();
-    saved.lease_until = context.now;
-  } else {
-    record.session->lease_until = context.now + options_.lease;
-    saved.lease_until = record.session->lease_until;
-  }
-  saved.inbox = record.inbox;
-  return EncodeProfileRecord(record);
-}
-
-Result<Saved> SessionProtocol::SaveOnce(std::string_view key, const SessionId& id,
-                                        const SaveRequest& request) {
-  Saved saved;
-  Status refused;
-  auto result = store_.Update(key, [&](const UpdateContext& context) -> UpdateDecision {
-    auto record = ApplySave(key, id, request, context, saved);
-    refused = record ? Status::Ok() : record.error();
-    if (!record) return CancelUpdate{};
-    return WriteValue{std::move(*record), request.user_ids, std::nullopt, request.release};
-  });
-  if (!result) return Err(result.error());
-  if (!refused.ok()) return Err(refused);
-  saved.info = result->entry->info;
-  return saved;
-}
-
-std::vector<Result<Saved>> SessionProtocol::SaveMany(std::span<const SaveItem> items) {
-  const auto capabilities = service_->backend().Capabilities();
-  if (items.size() == 1 || !capabilities.multi_key_atomic ||
-      items.size() > capabilities.max_batch) {
-    std::vector<Result<Saved>> out;
-    for (const SaveItem& item : items) out.push_back(SaveOnce(item.key, item.id, item.request));
-    return out;
-  }
-  std::vector<KeyRef> keys;
-  for (const SaveItem& item : items)
-    keys.push_back({options_.store_name, store_.scope(), item.key});
-  std::vector<Saved> saved(items.size());
-  std::vector<Status> refused(items.size());
-  auto results = service_->UpdateTogether(
-      keys, [&](std::span<const UpdateContext> current) -> std::vector<UpdateDecision> {
-        std::vector<UpdateDecision> writes;
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          // Each profile succeeds or fails on its own fence; the rest still commit together.
-          auto record =
-              ApplySave(items[i].key, items[i].id, items[i].request, current[i], saved[i]);
-          refused[i] = record ? Status::Ok() : record.error();
-          if (!record) {
-            writes.push_back(CancelUpdate{});
-          } else {
-            writes.push_back(WriteValue{std::move(*record), items[i].request.user_ids, std::nullopt,
-                                        items[i].request.release});
-          }
-        }
-        return writes;
-      });
-  if (!results && results.error().code() == StatusCode::kDataLoss) {
-    // One unreadable record must not fail the healthy ones: save them one by one.
-    std::vector<Result<Saved>> out;
-    for (const SaveItem& item : items) out.push_back(SaveOnce(item.key, item.id, item.request));
-    return out;
-  }
-  std::vector<Result<Saved>> out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!results) {
-      out.push_back(Err(results.error()));
-    } else if (!refused[i].ok()) {
-      out.push_back(Err(refused[i]));
-    } else {
-      saved[i].info = (*results)[i].entry->info;
-      out.push_back(std::move(saved[i]));
-    }
-  }
-  return out;
 }
 
 Result<std::pair<Saved, Saved>> SessionProtocol::Trade(std::string_view key_a,

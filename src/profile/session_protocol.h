@@ -2,6 +2,7 @@
 // DataStore. Every write is a conditional write of the whole record (lock inside the record);
 // saves, releases and trades are fenced on (owner, epoch); lease times come from the backend's
 // clock. ProfileStore runs these on its I/O threads; the simulation and tests call them directly.
+// AsyncSaveMany is the one asynchronous form, for backends with native_async.
 // Internal header. Thread safety: all methods may be called concurrently.
 #ifndef HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
 #define HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
@@ -10,6 +11,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -26,6 +28,10 @@
 #include "holdfast/schema.h"
 #include "holdfast/status.h"
 #include "profile_record.h"
+
+namespace holdfast::internal {
+class AsyncScheduler;  // async_scheduler.h (src/datastore)
+}  // namespace holdfast::internal
 
 namespace holdfast::profile_internal {
 
@@ -147,6 +153,13 @@ class SessionProtocol {
     SaveRequest request;
   };
   std::vector<Result<Saved>> SaveMany(std::span<const SaveItem> items);
+  // SaveMany for a backend with native_async, holding no thread while the backend works: the
+  // same transforms and interpretation (SaveSteps, session_save.h) over the DataStore layer's
+  // asynchronous updates (async_update.h), which continue and wait on `scheduler`. `done` runs
+  // exactly once, on the scheduler. The protocol must outlive the call (the caller waits).
+  void AsyncSaveMany(std::vector<SaveItem> items,
+                     std::shared_ptr<internal::AsyncScheduler> scheduler,
+                     std::function<void(std::vector<Result<Saved>>)> done);
 
   // Fenced atomic commit of two profiles' data (both leases renewed). A convenience for tests:
   // it commits no handled message ids, so a caller with handled messages must use the
@@ -240,7 +253,11 @@ class SessionProtocol {
   // template and validates it. An invalid document is kFailedPrecondition carrying the schema's
   // ErrorDetail; a failed migration step keeps its error, prefixed with the step.
   Status PrepareLoadedData(ProfileRecord& record) const;
-  Result<Saved> SaveOnce(std::string_view key, const SessionId& id, const SaveRequest& request);
+  friend class SaveSteps;
+  struct AsyncSaveRun;
+  void AsyncSaveOneByOne(const std::shared_ptr<AsyncSaveRun>& run,
+                         std::shared_ptr<internal::AsyncScheduler> scheduler);
+  std::vector<KeyRef> KeysOf(std::span<const SaveItem> items) const;
   // The stored record, or a new one from the template when the key is absent.
   Result<ProfileRecord> RecordOrNew(const UpdateContext& context) const;
   // The fenced save of one record as read: the record to write, or why not.

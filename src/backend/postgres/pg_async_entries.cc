@@ -181,6 +181,22 @@ void PostgresBackend::AsyncRead(const EntryKey& key,
   });
 }
 
+void PostgresBackend::AsyncNow(BackendCallback<Timestamp> done) {
+  if (options_.clock) return done(options_.clock->Now());
+  std::vector<PgQuery> queries;
+  queries.push_back(Prepared(stmt::kNow));
+  async_.pool()->Run(PgRequest{
+      .queries = std::move(queries),
+      .deadline = NewDeadline(),
+      .done =
+          [done = std::move(done)](PgReply reply) {
+            auto results = AllSucceeded(std::move(reply.results), kNowContext);
+            if (!results) return done(Err(results.error()));
+            done(NowAnswer(*results));
+          },
+  });
+}
+
 void PostgresBackend::AsyncFindOperation(const EntryKey& key, std::string op_id,
                                          BackendCallback<std::optional<std::int64_t>> done) {
   struct Find {

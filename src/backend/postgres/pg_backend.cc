@@ -146,9 +146,13 @@ Result<std::vector<PgResult>> AllSucceeded(Result<std::vector<PgResult>> results
 Result<Timestamp> PostgresBackend::Now() {
   if (options_.clock) return options_.clock->Now();
   const PgQuery query = Prepared(stmt::kNow);
-  auto results = Query(std::span(&query, 1), "postgres now");
+  auto results = Query(std::span(&query, 1), kNowContext);
   if (!results) return Err(results.error());
-  return FromUnixMillis((*results)[0].Int(0, 0));
+  return NowAnswer(*results);
+}
+
+Timestamp NowAnswer(const std::vector<PgResult>& results) {
+  return FromUnixMillis(results[0].Int(0, 0));
 }
 
 std::unique_ptr<ChangeSubscription> PostgresBackend::Subscribe(ChangeListener listener) {

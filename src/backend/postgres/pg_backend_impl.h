@@ -54,6 +54,7 @@ class PostgresBackend final : public Backend {
   void AsyncRead(const EntryKey& key, BackendCallback<std::optional<StoredVersion>> done) override;
   void AsyncCommit(std::vector<Mutation> mutations,
                    BackendCallback<std::vector<CommitResult>> done) override;
+  void AsyncNow(BackendCallback<Timestamp> done) override;
   void AsyncFindOperation(const EntryKey& key, std::string op_id,
                           BackendCallback<std::optional<std::int64_t>> done) override;
   Result<std::vector<KeyListing>> ListKeys(const ListKeysQuery& query) override;
@@ -108,6 +109,9 @@ Result<std::optional<StoredVersion>> ReadLatestAnswer(const std::vector<PgResult
 std::vector<PgQuery> FindOperationPipeline(const EntryKey& key, std::string_view op_id);
 Result<std::optional<std::int64_t>> FindOperationAnswer(const std::vector<PgResult>& results);
 std::string ReadContext(const EntryKey& key);
+// The database clock's answer to stmt::kNow (pg_backend.cc), for Now and AsyncNow.
+Timestamp NowAnswer(const std::vector<PgResult>& results);
+inline constexpr std::string_view kNowContext = "postgres now";
 std::string FindOperationContext(const EntryKey& key);
 
 // Convenience for building pipelines.

@@ -98,6 +98,23 @@ TEST_F(PostgresAsyncTest, ReportsNativeAsync) {
   EXPECT_TRUE(backend->Capabilities().native_async);
 }
 
+TEST_F(PostgresAsyncTest, AsyncNowReadsTheDatabaseClockOnTheLoop) {
+  auto backend = Open();
+  ASSERT_NE(backend, nullptr);
+  auto before = backend->Now();
+  ASSERT_TRUE(before) << before.error();
+  testing::Completion<Timestamp> now;
+  backend->AsyncNow(now.Callback());
+  auto answered = now.Wait();
+  ASSERT_TRUE(answered) << answered.error();
+  auto after = backend->Now();
+  ASSERT_TRUE(after) << after.error();
+  // The database's clock_timestamp(), between two blocking reads of it.
+  EXPECT_GE(*answered, *before);
+  EXPECT_LE(*answered, *after);
+  EXPECT_NE(now.thread(), std::this_thread::get_id());  // completed on the backend's loop
+}
+
 TEST_F(PostgresAsyncTest, ManyConcurrentRequestsCompleteOnOneLoopThroughAsyncPoolSizeConnections) {
   options_.async_pool_size = 2;
   auto backend = Open();

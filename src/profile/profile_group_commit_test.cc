@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "deferred_async_backend.h"
 #include "holdfast/memory_backend.h"
 #include "holdfast/profile_store.h"
 
@@ -182,6 +183,20 @@ class TradeAppliesThenDatabaseGoes final : public BackendWrapper {
 TEST(ProfileTradeFaultTest, TradeWhoseRepeatFailsAfterAnUnknownOutcomeStaysUnknown) {
   auto backend = std::make_shared<TradeAppliesThenDatabaseGoes>(NewMemoryBackend());
   ExpectUnknownTradeEndsBothSessionsAndStays(backend, [&] { backend->gone_ = false; });
+}
+
+// The same two faults under a backend with native_async: the trade's attempts, read-backs and
+// repeats run as asynchronous calls and pauses, to the same outcome.
+TEST(ProfileTradeFaultTest, NativeAsyncTradeWithUnknownOutcomeEndsBothSessionsAndIsNeverUndone) {
+  auto backend = std::make_shared<LostTradeReplies>(NewMemoryBackend());
+  ExpectUnknownTradeEndsBothSessionsAndStays(
+      std::make_shared<testing::DeferredAsyncBackend>(backend), [&] { backend->lose_ = false; });
+}
+
+TEST(ProfileTradeFaultTest, NativeAsyncTradeWhoseRepeatFailsAfterAnUnknownOutcomeStaysUnknown) {
+  auto backend = std::make_shared<TradeAppliesThenDatabaseGoes>(NewMemoryBackend());
+  ExpectUnknownTradeEndsBothSessionsAndStays(
+      std::make_shared<testing::DeferredAsyncBackend>(backend), [&] { backend->gone_ = false; });
 }
 
 }  // namespace

@@ -282,5 +282,83 @@ TEST_F(ProfilePostgresTest, SavesOnNativeAsyncCallsSurviveKilledConnectionsWithO
   }
 }
 
+// Starts and trades take the asynchronous path too. With one I/O thread, every start is in
+// flight at once and the asynchronous connections are killed under them: a start may fail, and
+// is then repeated, and each session ends up holding the lock that is stored. Trades between pairs,
+// with connections killed under them, either commit both sides or neither: the coins they move
+// always sum to 0.
+TEST_F(ProfilePostgresTest,
+       StartsAndTradesOnNativeAsyncCallsSurviveKilledConnectionsWithOneIoThread) {
+  ProfileStoreOptions options = SlowRenewal("A");
+  options.io_threads = 1;
+  auto store = Open(std::move(options));
+  ASSERT_TRUE(store);
+  constexpr int kProfiles = 24;
+  std::vector<std::shared_ptr<Profile>> profiles(kProfiles);
+  // The first start opens the asynchronous connections, so the kill below finds them under
+  // the others.
+  auto first = store->StartSession("p0", {}, loop_.executor());
+  ASSERT_TRUE(first) << first.error();
+  profiles[0] = *first;
+  bool killed_starts = false;
+  for (int pass = 0; pass < 5; ++pass) {
+    std::vector<std::pair<int, std::future<Result<std::shared_ptr<Profile>>>>> starts;
+    for (int i = 0; i < kProfiles; ++i) {
+      if (profiles[i]) continue;
+      starts.emplace_back(i, store->AsyncStartSession("p" + std::to_string(i), {}, loop_.executor(),
+                                                      boost::asio::use_future));
+    }
+    if (starts.empty()) break;
+    if (pass == 0) killed_starts = KillConnections("holdfast-async") > 0;
+    for (auto& [i, start] : starts) {
+      auto profile = start.get();
+      if (profile) profiles[i] = *profile;
+    }
+  }
+  EXPECT_TRUE(killed_starts);  // only the Async* calls open these connections
+  for (int i = 0; i < kProfiles; ++i) {
+    ASSERT_TRUE(profiles[i]);
+    // What each session holds is what is stored, whatever failed on the way.
+    auto view = store->View("p" + std::to_string(i));
+    ASSERT_TRUE(view && *view && (*view)->session);
+    EXPECT_EQ((*view)->session->owner, "A");
+    EXPECT_EQ((*view)->session->epoch, profiles[i]->session().epoch);
+  }
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::future<Status>> trades;
+    for (int i = 0; i + 1 < kProfiles; i += 2) {
+      trades.push_back(store->AsyncTrade(
+          profiles[i], profiles[i + 1],
+          [](json::value& a, json::value& b) {
+            a.as_object()["coins"] = a.at("coins").as_int64() - 3;
+            b.as_object()["coins"] = b.at("coins").as_int64() + 3;
+            return true;
+          },
+          boost::asio::use_future));
+    }
+    if (round % 2 == 1) KillConnections("holdfast-async");
+    for (auto& trade : trades) {
+      const Status status = trade.get();
+      // A trade may fail or be unknown when its connection died, never be refused by a fence.
+      EXPECT_NE(status.code(), StatusCode::kFailedPrecondition) << status;
+    }
+  }
+  std::vector<std::future<Status>> ends;
+  loop_.Run([&] {
+    for (auto& profile : profiles) {
+      if (profile->IsActive()) ends.push_back(profile->AsyncEndSession(boost::asio::use_future));
+    }
+    return 0;
+  });
+  for (auto& end : ends) EXPECT_TRUE(end.get().ok());
+  std::int64_t sum = 0;
+  for (int i = 0; i < kProfiles; ++i) {
+    auto view = store->View("p" + std::to_string(i));
+    ASSERT_TRUE(view && *view);
+    sum += (*view)->data.at("coins").as_int64();
+  }
+  EXPECT_EQ(sum, 0);
+}
+
 }  // namespace
 }  // namespace holdfast

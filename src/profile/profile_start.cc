@@ -1,9 +1,10 @@
 // ProfileStore::StartSessionImpl: a start that waits for a held lock without holding a thread.
 // Each poll (SessionProtocol::StepAcquire) runs on the store's I/O executor; between polls the
 // start waits on an Asio timer, so starts stuck behind other servers' locks never stall the
-// store's other storage calls. A change notification for the key wakes the start early (push
-// hand-off, profile_handoff.cc); cancellation and shutdown are checked at least every
-// kCheckInterval while waiting.
+// store's other storage calls. On a native_async backend a poll holds no thread either
+// (AsyncStepAcquire), nor do the withdrawal of a request and the give-back of a lock. A change
+// notification for the key wakes the start early (push hand-off, profile_handoff.cc); cancellation
+// and shutdown are checked at least every kCheckInterval while waiting.
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -21,6 +22,7 @@ namespace {
 using internal::ProfileAccess;
 using internal::ProfileState;
 using internal::ProfileStoreCore;
+using profile_internal::AcquireStep;
 using std::chrono::steady_clock;
 
 // How often a waiting start looks at its cancel flag and at shutdown (no storage call).
@@ -74,10 +76,23 @@ class PendingStart : public std::enable_shared_from_this<PendingStart> {
   void Poll() {
     if (GiveUpIfAsked()) return;
     woken_ = false;
-    auto step = core_->protocol().StepAcquire(wait_);
+    if (!core_->native_async()) return Stepped(core_->protocol().StepAcquire(wait_));
+    core_->protocol().AsyncStepAcquire(
+        wait_, core_->scheduler(),
+        [self = shared_from_this(), hold = core_->HoldIo()](Result<AcquireStep> step) mutable {
+          boost::asio::dispatch(self->strand_, [self, step = std::move(step)]() mutable {
+            self->Stepped(std::move(step));
+          });
+        });
+  }
+
+  void Stepped(Result<AcquireStep> step) {
     if (!step) return Fail(step.error());
     if (step->acquired) return Taken(std::move(*step->acquired));
     next_poll_ = steady_clock::now() + step->retry_after;
+    // Woken while an asynchronous poll was in flight: what announced the write may be a release
+    // this poll did not see yet, so look again now.
+    if (woken_) return Poll();
     Arm();
   }
 
@@ -105,8 +120,15 @@ class PendingStart : public std::enable_shared_from_this<PendingStart> {
     } else {
       return false;
     }
-    core_->protocol().AbandonAcquire(wait_);
-    Fail(why);
+    if (!core_->native_async()) {
+      core_->protocol().AbandonAcquire(wait_);
+      Fail(why);
+      return true;
+    }
+    core_->protocol().AsyncAbandonAcquire(
+        wait_, core_->scheduler(), [self = shared_from_this(), why, hold = core_->HoldIo()] {
+          boost::asio::dispatch(self->strand_, [self, why] { self->Fail(why); });
+        });
     return true;
   }
 
@@ -153,7 +175,18 @@ class PendingStart : public std::enable_shared_from_this<PendingStart> {
   }
 
   void GiveBack(const profile_internal::SessionId& id, const Status& why) {
-    (void)core_->protocol().Save(key_, id, {.release = true});
+    if (!core_->native_async()) {
+      (void)core_->protocol().Save(key_, id, {.release = true});
+      return GaveBack(why);
+    }
+    core_->protocol().AsyncSaveMany({{key_, id, {.release = true}}}, core_->scheduler(),
+                                    [self = shared_from_this(), why, hold = core_->HoldIo()](auto) {
+                                      boost::asio::dispatch(self->strand_,
+                                                            [self, why] { self->GaveBack(why); });
+                                    });
+  }
+
+  void GaveBack(const Status& why) {
     core_->EndStart(key_, nullptr);
     done_(Err(why));
   }

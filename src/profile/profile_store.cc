@@ -57,6 +57,10 @@ void ProfileStoreCore::RunIo(std::function<void()> work, const std::function<voi
   boost::asio::post(*io_, std::move(work));
 }
 
+std::shared_ptr<void> ProfileStoreCore::HoldIo() {
+  return std::make_shared<boost::asio::executor_work_guard<IoExecutor>>(io_->get_executor());
+}
+
 void ProfileStoreCore::Close() {
   if (closed_.exchange(true)) return;
   subscription_.reset();  // no notification starts after this
@@ -115,17 +119,15 @@ void ProfileStoreCore::DrainSaves() {
       continue;
     }
     // No thread waits for the backend: the batch's completion finishes it and drains on, on an
-    // I/O thread. The guard keeps Close()'s join waiting until then, so nothing completes after
+    // I/O thread. The hold keeps Close()'s join waiting until then, so nothing completes after
     // the store is gone.
-    auto guard =
-        std::make_shared<boost::asio::executor_work_guard<IoExecutor>>(io_->get_executor());
     protocol_.AsyncSaveMany(
         std::move(items), scheduler_,
-        [this, batch, guard](std::vector<Result<profile_internal::Saved>> saved) mutable {
+        [this, batch, hold = HoldIo()](std::vector<Result<profile_internal::Saved>> saved) mutable {
           batch->Finish(*this, std::move(saved));
-          batch.reset();  // the waiters' callbacks go while the guard still holds the store
+          batch.reset();  // the waiters' callbacks go while the hold still keeps the store
           DrainSaves();
-          guard->reset();
+          hold.reset();
         });
     return;
   }

@@ -103,6 +103,14 @@ class ProfileStoreCore {
   void Close();
   bool closed() const { return closed_.load(); }
 
+  // Native asynchronous calls (docs/profiles.md): with a native_async backend, saves, starts and
+  // trades run as asynchronous updates on scheduler() (the I/O executor), holding no I/O thread
+  // while the backend works. While one is in flight nothing is queued on the I/O executor, so
+  // the caller holds HoldIo() until its completion has handed on: Close()'s join waits for it.
+  bool native_async() const { return native_async_; }
+  const std::shared_ptr<AsyncScheduler>& scheduler() const { return scheduler_; }
+  std::shared_ptr<void> HoldIo();
+
   // Group commit: saves queue here; one drainer at a time commits everything queued so far in one
   // batch (up to kMaxGroupCommit), so an autosave sweep over many profiles takes few round trips.
   // On a native_async backend the drainer holds no thread while its batch is in flight: the
@@ -145,8 +153,6 @@ class ProfileStoreCore {
   profile_internal::SessionProtocol protocol_;
   using IoExecutor = boost::asio::thread_pool::executor_type;
   std::shared_ptr<boost::asio::thread_pool> io_;  // shared with scheduler_
-  // The backend's Async* calls wait on nothing: saves run as asynchronous updates on scheduler_
-  // (the I/O executor), holding no I/O thread while the backend works (docs/profiles.md).
   const bool native_async_;
   std::shared_ptr<AsyncScheduler> scheduler_;
   std::atomic<bool> closed_{false};

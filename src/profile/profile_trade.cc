@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "async_scheduler.h"
 #include "holdfast/json.h"
 #include "holdfast/profile_store.h"
 #include "profile_store_core.h"
@@ -62,6 +63,57 @@ void BreakCycle(const boost::asio::any_io_executor& owner,
   drop->attempt = attempt;
   boost::asio::post(owner, [drop] {});
 }
+
+using TradeSide = profile_internal::SessionProtocol::TradeSide;
+using TradeResult = Result<std::pair<profile_internal::Saved, profile_internal::Saved>>;
+
+// The commit of one trade. A trade writes absolute snapshots and no other save of either profile
+// runs while it commits, so repeating it after an unknown outcome cannot apply anything twice:
+// up to kAttempts attempts, pausing on the scheduler between them. On a native_async backend an
+// attempt holds no thread (AsyncTrade); otherwise it runs on an I/O thread.
+class TradeCommit : public std::enable_shared_from_this<TradeCommit> {
+ public:
+  TradeCommit(std::shared_ptr<internal::ProfileStoreCore> core, TradeSide a, TradeSide b,
+              std::function<void(TradeResult)> done)
+      : core_(std::move(core)), a_(std::move(a)), b_(std::move(b)), done_(std::move(done)) {}
+
+  void Attempt() {
+    if (!core_->native_async()) return Attempted(core_->protocol().Trade(a_, b_));
+    core_->protocol().AsyncTrade(
+        a_, b_, core_->scheduler(),
+        [self = shared_from_this(), hold = core_->HoldIo()](TradeResult committed) {
+          self->Attempted(std::move(committed));
+        });
+  }
+
+ private:
+  static constexpr int kAttempts = 5;
+
+  void Attempted(TradeResult committed) {
+    if (attempts_++ > 0 && !committed) {
+      // A repeat that fails proves nothing about the attempt before it, which may have
+      // committed: the outcome stays unknown (restoring both profiles would let their next
+      // saves undo a trade that applied).
+      committed = Err(OutcomeUnknownError("trade " + a_.key + " + " + b_.key +
+                                          ": an attempt's outcome is unknown and repeating it "
+                                          "failed (" +
+                                          committed.error().ToString() + ")"));
+    }
+    if (committed || committed.error().code() != StatusCode::kOutcomeUnknown ||
+        attempts_ == kAttempts) {
+      return done_(std::move(committed));
+    }
+    internal::WaitOnClock(*core_->options().clock, *core_->scheduler(),
+                          std::chrono::milliseconds(50 * attempts_),
+                          [self = shared_from_this(), hold = core_->HoldIo()] { self->Attempt(); });
+  }
+
+  const std::shared_ptr<internal::ProfileStoreCore> core_;
+  const TradeSide a_;
+  const TradeSide b_;
+  const std::function<void(TradeResult)> done_;
+  int attempts_ = 0;
+};
 
 }  // namespace
 
@@ -140,58 +192,46 @@ void ProfileStore::TradeImpl(std::shared_ptr<Profile> a, std::shared_ptr<Profile
       done(std::move(status));
     };
     auto owner = sa.owner;
+    auto finish = [core, a, b, owner, request_a, request_b, snapshot_a, snapshot_b, restore,
+                   done](TradeResult committed) mutable {
+      core->ReportOutcome("trade", a->key() + "+" + b->key(),
+                          committed ? Status::Ok() : committed.error());
+      boost::asio::post(owner, [a, b, committed = std::move(committed), request_a, request_b,
+                                snapshot_a, snapshot_b, restore, done]() mutable {
+        if (!committed && committed.error().code() == StatusCode::kOutcomeUnknown) {
+          // It may have committed. Restoring would let a later save undo one side of it, so
+          // both sessions end here without writing; their leases then expire.
+          ProfileAccess::State(*a).trading = false;
+          ProfileAccess::State(*b).trading = false;
+          internal::AbandonSession(a, committed.error());
+          internal::AbandonSession(b, committed.error());
+          done(committed.error());
+          return;
+        }
+        if (!committed) {
+          restore(committed.error());  // definitely not applied
+          return;
+        }
+        ProfileAccess::State(*a).trading = false;
+        ProfileAccess::State(*b).trading = false;
+        Apply(a, committed->first, std::move(*snapshot_a), request_a);
+        Apply(b, committed->second, std::move(*snapshot_b), request_b);
+        ProfileAccess::State(*a).trading = true;  // FinishTrade clears and resumes saves
+        ProfileAccess::State(*b).trading = true;
+        internal::FinishTrade(a);
+        internal::FinishTrade(b);
+        done(Status::Ok());
+      });
+    };
     core->RunIo(
-        [core, a, b, owner, bytes_a, bytes_b, request_a, request_b, snapshot_a, snapshot_b, restore,
-         done]() mutable {
-          request_a.data = ParseJson(bytes_a).value_or(boost::json::value());
-          request_b.data = ParseJson(bytes_b).value_or(boost::json::value());
-          // A trade writes absolute snapshots and no other save of either profile runs while it
-          // commits, so repeating it after an unknown outcome cannot apply anything twice.
-          auto committed = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
-                                                  b->key(), ProfileAccess::State(*b).id, request_b);
-          for (int retry = 1;
-               retry < 5 && !committed && committed.error().code() == StatusCode::kOutcomeUnknown;
-               ++retry) {
-            core->options().clock->SleepFor(std::chrono::milliseconds(50 * retry));
-            auto again = core->protocol().Trade(a->key(), ProfileAccess::State(*a).id, request_a,
-                                                b->key(), ProfileAccess::State(*b).id, request_b);
-            // A repeat that fails proves nothing about the attempt before it, which may have
-            // committed: the outcome stays unknown (restoring both profiles would let their
-            // next saves undo a trade that applied).
-            committed = again ? std::move(again)
-                              : Err(OutcomeUnknownError(
-                                    "trade " + a->key() + " + " + b->key() +
-                                    ": an attempt's outcome is unknown and repeating it failed (" +
-                                    again.error().ToString() + ")"));
-          }
-          core->ReportOutcome("trade", a->key() + "+" + b->key(),
-                              committed ? Status::Ok() : committed.error());
-          boost::asio::post(owner, [a, b, committed = std::move(committed), request_a, request_b,
-                                    snapshot_a, snapshot_b, restore, done]() mutable {
-            if (!committed && committed.error().code() == StatusCode::kOutcomeUnknown) {
-              // It may have committed. Restoring would let a later save undo one side of it, so
-              // both sessions end here without writing; their leases then expire.
-              ProfileAccess::State(*a).trading = false;
-              ProfileAccess::State(*b).trading = false;
-              internal::AbandonSession(a, committed.error());
-              internal::AbandonSession(b, committed.error());
-              done(committed.error());
-              return;
-            }
-            if (!committed) {
-              restore(committed.error());  // definitely not applied
-              return;
-            }
-            ProfileAccess::State(*a).trading = false;
-            ProfileAccess::State(*b).trading = false;
-            Apply(a, committed->first, std::move(*snapshot_a), request_a);
-            Apply(b, committed->second, std::move(*snapshot_b), request_b);
-            ProfileAccess::State(*a).trading = true;  // FinishTrade clears and resumes saves
-            ProfileAccess::State(*b).trading = true;
-            internal::FinishTrade(a);
-            internal::FinishTrade(b);
-            done(Status::Ok());
-          });
+        [core, side_a = TradeSide{sa.key, sa.id, request_a},
+         side_b = TradeSide{sb.key, sb.id, request_b}, bytes_a, bytes_b,
+         finish = std::move(finish)]() mutable {
+          side_a.request.data = ParseJson(bytes_a).value_or(boost::json::value());
+          side_b.request.data = ParseJson(bytes_b).value_or(boost::json::value());
+          std::make_shared<TradeCommit>(core, std::move(side_a), std::move(side_b),
+                                        std::move(finish))
+              ->Attempt();
         },
         [restore]() mutable {
           restore(FailedPreconditionError("trade: the profile store is closed"));

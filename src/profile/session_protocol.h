@@ -2,7 +2,8 @@
 // DataStore. Every write is a conditional write of the whole record (lock inside the record);
 // saves, releases and trades are fenced on (owner, epoch); lease times come from the backend's
 // clock. ProfileStore runs these on its I/O threads; the simulation and tests call them directly.
-// AsyncSaveMany is the one asynchronous form, for backends with native_async.
+// AsyncSaveMany, AsyncTrade and the asynchronous acquire steps are the asynchronous forms, for
+// backends with native_async.
 // Internal header. Thread safety: all methods may be called concurrently.
 #ifndef HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
 #define HOLDFAST_SRC_PROFILE_SESSION_PROTOCOL_H_
@@ -139,6 +140,13 @@ class SessionProtocol {
   AcquireWait BeginAcquire(std::string_view key, const SessionOptions& options);
   Result<AcquireStep> StepAcquire(AcquireWait& wait);
   void AbandonAcquire(AcquireWait& wait);
+  // The steps for a backend with native_async, holding no thread while the backend works: the
+  // same attempt, interpretation and clean-up over the DataStore layer's asynchronous updates.
+  // `done` runs exactly once, on `scheduler`; `wait` must stay alive (and untouched) until then.
+  void AsyncStepAcquire(AcquireWait& wait, std::shared_ptr<internal::AsyncScheduler> scheduler,
+                        std::function<void(Result<AcquireStep>)> done);
+  void AsyncAbandonAcquire(AcquireWait& wait, std::shared_ptr<internal::AsyncScheduler> scheduler,
+                           std::function<void()> done);
 
   // Fenced save / renew / release. A fence failure is kFailedPrecondition with rule
   // "session_lost": the session must end without writing anything else.
@@ -169,9 +177,17 @@ class SessionProtocol {
                                         const SessionId& id_b, boost::json::value data_b);
   // The same with full save requests (data required; handled messages and user ids commit in
   // the same write; release is not allowed).
-  Result<std::pair<Saved, Saved>> Trade(std::string_view key_a, const SessionId& id_a,
-                                        const SaveRequest& a, std::string_view key_b,
-                                        const SessionId& id_b, const SaveRequest& b);
+  struct TradeSide {
+    std::string key;
+    SessionId id;
+    SaveRequest request;
+  };
+  Result<std::pair<Saved, Saved>> Trade(const TradeSide& a, const TradeSide& b);
+  // Trade for a backend with native_async: the same transform and interpretation over the
+  // DataStore layer's asynchronous UpdateTogether, holding no thread while the backend works.
+  // `done` runs exactly once, on `scheduler`. The protocol must outlive the call.
+  void AsyncTrade(TradeSide a, TradeSide b, std::shared_ptr<internal::AsyncScheduler> scheduler,
+                  std::function<void(Result<std::pair<Saved, Saved>>)> done);
 
   // Adds a message to the profile's inbox, creating the record from the template if needed.
   // Returns false when `message_id` was already delivered or processed (idempotent resend).
@@ -245,27 +261,43 @@ class SessionProtocol {
   Result<WriteBackOutcome> WriteBack(std::string_view key, std::int64_t version, bool skip_if_same,
                                      bool dry_run);
   enum class Outcome { kTaken, kHeld, kRequested };
-  Result<Outcome> TryAcquire(std::string_view key, bool steal, bool fail_if_held,
-                             Acquired& acquired);
+  struct AcquireAttempt;  // session_acquire.cc: one look at the lock
+  // What follows one attempt: look again at once (the wait just ended and the policy steals), or
+  // run the best-effort `cleanup` (withdraw the request, give back a lock that may be ours) and
+  // end the step with `step`.
+  struct AcquireNext {
+    bool again = false;
+    UpdateFunction cleanup;
+    std::optional<Result<AcquireStep>> step;
+  };
+  AcquireNext AfterAttempt(AcquireWait& wait, AcquireAttempt& attempt,
+                           Result<UpdateResult> result) const;
+  UpdateFunction WithdrawRequestTransform() const;  // clears this server's release request
+  UpdateFunction GiveBackTransform() const;         // clears a lock this server holds
+  // Best effort: a request left behind only makes the holder release early once.
   void WithdrawRequest(std::string_view key);
+  KeyRef KeyOf(std::string_view key) const {
+    return {options_.store_name, store_.scope(), std::string(key)};
+  }
   // What a start does to the stored data before taking the lock: migrates it to the current
   // schema version (with a migration plan), then, with a data schema, reconciles it onto the
   // template and validates it. An invalid document is kFailedPrecondition carrying the schema's
   // ErrorDetail; a failed migration step keeps its error, prefixed with the step.
   Status PrepareLoadedData(ProfileRecord& record) const;
   friend class SaveSteps;
+  struct TradeSteps;  // session_trade.cc
   struct AsyncSaveRun;
   void AsyncSaveOneByOne(const std::shared_ptr<AsyncSaveRun>& run,
                          std::shared_ptr<internal::AsyncScheduler> scheduler);
   std::vector<KeyRef> KeysOf(std::span<const SaveItem> items) const;
   // The stored record, or a new one from the template when the key is absent.
   Result<ProfileRecord> RecordOrNew(const UpdateContext& context) const;
-  // The fenced save of one record as read: the record to write, or why not.
   // Edit's decision for one decoded record at backend time `now`: fills `result`, and returns
   // the record to write (nullopt: write nothing).
   std::optional<ProfileRecord> DecideEdit(ProfileRecord record, Timestamp now,
                                           const std::string& edit_id, const ProfileEdit& edit,
                                           EditResult& result) const;
+  // The fenced save of one record as read: the record to write, or why not.
   Result<boost::json::value> ApplySave(std::string_view key, const SessionId& id,
                                        const SaveRequest& request, const UpdateContext& context,
                                        Saved& saved) const;

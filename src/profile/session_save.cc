@@ -116,8 +116,7 @@ Result<Saved> SessionProtocol::Save(std::string_view key, const SessionId& id,
 
 std::vector<KeyRef> SessionProtocol::KeysOf(std::span<const SaveItem> items) const {
   std::vector<KeyRef> keys;
-  for (const SaveItem& item : items)
-    keys.push_back({options_.store_name, store_.scope(), item.key});
+  for (const SaveItem& item : items) keys.push_back(KeyOf(item.key));
   return keys;
 }
 
@@ -183,7 +182,7 @@ void SessionProtocol::AsyncSaveOneByOne(const std::shared_ptr<AsyncSaveRun>& run
   // (ProfileState::save_in_flight), so no two of them are writes of one key.
   for (std::size_t i = 0; i < n; ++i) {
     internal::AsyncUpdate(
-        *service_, KeyRef{options_.store_name, store_.scope(), run->items[i].key},
+        *service_, KeyOf(run->items[i].key),
         [run, i](const UpdateContext& context) { return run->steps.DecideOne(i, context); },
         scheduler,
         [run, i](Result<UpdateResult> result) {

@@ -319,9 +319,10 @@ void GameServer::Trade(const std::string& from, const std::string& to, std::int6
       world_.legacy_trade
           ? protocol_->Trade(from, a->id, a_after.ToJson(), to, b->id, b_after.ToJson())
           : protocol_->Trade(
-                from, a->id,
-                SaveRequest{.data = a_after.ToJson(), .processed_messages = a->handled}, to, b->id,
-                SaveRequest{.data = b_after.ToJson(), .processed_messages = b->handled});
+                {from, a->id,
+                 SaveRequest{.data = a_after.ToJson(), .processed_messages = a->handled}},
+                {to, b->id,
+                 SaveRequest{.data = b_after.ToJson(), .processed_messages = b->handled}});
   if (traded) {
     a->data = std::move(a_after);
     b->data = std::move(b_after);

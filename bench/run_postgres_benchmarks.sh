@@ -12,7 +12,9 @@
 # SKIP_BUILD=1 to use the binary as built; PIN_CPU=N runs the server and the benchmark on CPU N
 # only (taskset): on this VM a flush's cost depends on the CPU that issues it, and PostgreSQL's
 # committing backend issues it, so unpinned runs can give the variants' connections different
-# flush costs. Own flags of the binary: --holdfast_pg_handoffs=N
+# flush costs. STATEMENT_STATS=1 loads pg_stat_statements into the server and prints, at the
+# end, each statement's calls and mean server execution time (µs), which splits a variant's
+# server time per statement. Own flags of the binary: --holdfast_pg_handoffs=N
 # (200), --holdfast_pg_handoff_renew_ms=MS (60000), --holdfast_pg_processes=LIST (1,2,4),
 # --holdfast_pg_starts_seconds=S (5), --holdfast_profiles=N (10000).
 set -euo pipefail
@@ -38,7 +40,14 @@ if [[ -n ${PIN_CPU:-} ]]; then pin=(taskset -c "$PIN_CPU"); fi
 
 cluster="$db_dir/holdfast-bench-pg.$$"
 trap '"$root/scripts/pg-cluster.sh" stop "$cluster"' EXIT
+psql=("${PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql" -X -q -v ON_ERROR_STOP=1)
+if [[ ${STATEMENT_STATS:-0} == 1 ]]; then
+  export PG_SERVER_OPTIONS="-c shared_preload_libraries=pg_stat_statements"
+fi
 uri=$("${pin[@]}" "$root/scripts/pg-cluster.sh" start "$cluster")
+if [[ ${STATEMENT_STATS:-0} == 1 ]]; then
+  "${psql[@]}" "$uri" -c "CREATE EXTENSION pg_stat_statements"
+fi
 
 machine_notes
 echo "postgres: $("${PG_BINDIR:-/usr/lib/postgresql/15/bin}/postgres" --version), cluster in" \
@@ -55,6 +64,15 @@ echo
   --holdfast_bench_dir="$db_dir" \
   --holdfast_postgres_uri="$uri" \
   "$@" | tee "$build/bench_postgres_output.txt"
+
+if [[ ${STATEMENT_STATS:-0} == 1 ]]; then
+  echo
+  echo "server time per statement (pg_stat_statements; mean and total execution, µs):"
+  "${psql[@]}" "$uri" -P pager=off -c "SELECT calls, round(mean_exec_time * 1000) AS mean_us,
+      round(total_exec_time * 1000) AS total_us, rows, left(regexp_replace(query, '\s+', ' ',
+      'g'), 110) AS query FROM pg_stat_statements WHERE calls >= 100
+      ORDER BY total_exec_time DESC LIMIT 25"
+fi
 
 end_notes
 echo "full output: $build/bench_postgres_output.txt, every run as JSON:" \

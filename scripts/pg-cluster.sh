@@ -10,6 +10,8 @@
 #   scripts/pg-cluster.sh restart DIR starts the server in DIR again on the same port
 #
 # The URI names database `holdfast` and user `holdfast` (trust auth on loopback only).
+# PG_SERVER_OPTIONS: extra server options for start and restart, e.g. "-c
+# shared_preload_libraries=pg_stat_statements" (bench/run_postgres_benchmarks.sh STATEMENT_STATS).
 set -euo pipefail
 
 bindir=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
@@ -36,11 +38,12 @@ wait_ready() {  # wait_ready PORT
 }
 
 launch() {  # launch PORT: starts the postmaster in the background; 0 when it accepts connections
-  local port=$1
+  local port=$1 extra
+  read -r -a extra <<<"${PG_SERVER_OPTIONS:-}"  # words: options and their values
   as_owner "$bindir/postgres" -D "$dir/data" -p "$port" -k "$dir/socket" \
     -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on \
     -c max_connections=200 -c shared_buffers=64MB -c log_min_messages=warning \
-    >>"$dir/server.log" 2>&1 &
+    "${extra[@]}" >>"$dir/server.log" 2>&1 &
   echo $! >"$dir/launcher.pid"
   wait_ready "$port"
 }

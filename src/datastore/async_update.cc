@@ -1,5 +1,6 @@
 #include "async_update.h"
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <utility>
@@ -59,35 +60,49 @@ class AsyncUpdateOperation : public std::enable_shared_from_this<AsyncUpdateOper
     BeginAttempt();
   }
 
+  // The clock and every key's latest version are asked for at once: none depends on another,
+  // and a backend that pipelines (PostgreSQL) answers them in about one round trip instead of one
+  // each. The reads are handed to the run in key order once all have arrived; the first failure
+  // (the clock's, then in key order) ends the update, as in the blocking form. The clock may be
+  // read after some of the versions; that is harmless, because the commit is conditioned on the
+  // versions read, and a later clock only sees leases as they are or more expired.
   void BeginAttempt() {
     Backend& backend = core_.backend();
+    const std::size_t n = run_.keys().size();
+    now_.reset();
+    reads_.assign(n, std::nullopt);
+    pending_ = n + 1;
     AsyncWithRetry<Timestamp>(
         core_, scheduler_, [&backend](BackendCallback<Timestamp> cb) { backend.AsyncNow(cb); },
         [self = shared_from_this()](Result<Timestamp> now) {
-          if (!now) return self->Finish(Err(now.error()));
-          self->run_.BeginAttempt(*now);
-          self->read_ = 0;
-          self->ReadNext();
+          self->now_ = std::move(now);
+          self->Arrived();
         });
+    for (std::size_t i = 0; i < n; ++i) {
+      const EntryKey* key = &run_.keys()[i];
+      AsyncWithRetry<std::optional<StoredVersion>>(
+          core_, scheduler_,
+          [&backend, key](BackendCallback<std::optional<StoredVersion>> cb) {
+            backend.AsyncRead(*key, std::move(cb));
+          },
+          [self = shared_from_this(), i](Result<std::optional<StoredVersion>> latest) {
+            self->reads_[i] = std::move(latest);
+            self->Arrived();
+          });
+    }
   }
 
-  void ReadNext() {
-    if (read_ == run_.keys().size()) return Decide();
-    Backend& backend = core_.backend();
-    const EntryKey* key = &run_.keys()[read_];
-    AsyncWithRetry<std::optional<StoredVersion>>(
-        core_, scheduler_,
-        [&backend, key](BackendCallback<std::optional<StoredVersion>> cb) {
-          backend.AsyncRead(*key, std::move(cb));
-        },
-        [self = shared_from_this()](Result<std::optional<StoredVersion>> latest) {
-          if (!latest) return self->Finish(Err(latest.error()));
-          if (Status added = self->run_.AddRead(std::move(*latest)); !added.ok()) {
-            return self->Finish(Err(added));
-          }
-          ++self->read_;
-          self->ReadNext();
-        });
+  // One answer of the attempt's clock and reads is in; the last one to arrive goes on. Each
+  // answer writes its own slot before the count drops, so the last sees them all.
+  void Arrived() {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (!*now_) return Finish(Err(now_->error()));
+    run_.BeginAttempt(**now_);
+    for (auto& read : reads_) {
+      if (!*read) return Finish(Err(read->error()));
+      if (Status added = run_.AddRead(std::move(**read)); !added.ok()) return Finish(Err(added));
+    }
+    Decide();
   }
 
   void Decide() {
@@ -125,7 +140,10 @@ class AsyncUpdateOperation : public std::enable_shared_from_this<AsyncUpdateOper
   Status checked_;
   std::string context_;
   Done done_;
-  std::size_t read_ = 0;  // keys read in this attempt
+  // This attempt's clock and reads (BeginAttempt), and how many have not arrived yet.
+  std::optional<Result<Timestamp>> now_;
+  std::vector<std::optional<Result<std::optional<StoredVersion>>>> reads_;
+  std::atomic<std::size_t> pending_{0};
 };
 
 }  // namespace

@@ -88,6 +88,63 @@ TEST(AsyncUpdateTest, UpdateWaitsOnNoThreadAndCommitsOnTopOfTheVersionRead) {
   EXPECT_EQ(h.deferred->async_commits(), 1);
 }
 
+TEST(AsyncUpdateTest, UpdateTogetherAsksForTheClockAndEveryKeyAtOnce) {
+  Harness h;
+  constexpr int kKeys = 8;
+  std::vector<KeyRef> keys;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    ASSERT_TRUE(h.service.GetDataStore("s")->Set(key, i).has_value());
+    keys.push_back(KeyRef{"s", "global", key});
+  }
+  h.deferred->Hold();
+  std::promise<Result<std::vector<UpdateResult>>> done;
+  internal::AsyncUpdateTogether(
+      h.service, keys,
+      [](std::span<const UpdateContext> current) {
+        std::vector<UpdateDecision> writes;
+        for (const UpdateContext& c : current)
+          writes.push_back(WriteValue{value(c.current->as_int64() * 10)});
+        return writes;
+      },
+      h.scheduler,
+      [&](Result<std::vector<UpdateResult>> result) { done.set_value(std::move(result)); });
+  // The clock and all eight reads are in flight together: none waited for another's answer.
+  EXPECT_TRUE(h.deferred->WaitForQueued(kKeys + 1, std::chrono::seconds(20)))
+      << h.deferred->queued() << " calls in flight";
+  h.deferred->Release();
+  auto updated = done.get_future().get();
+  ASSERT_TRUE(updated.has_value()) << updated.error();
+  for (int i = 0; i < kKeys; ++i) {
+    EXPECT_EQ((*updated)[i].entry->value, value(i * 10));  // each key its own value, in order
+    EXPECT_EQ(h.Stored("k" + std::to_string(i))->value, std::to_string(i * 10));
+  }
+  EXPECT_EQ(h.deferred->async_commits(), 1);
+}
+
+// Every answer of the attempt arrives before it ends: a failure ends it with nothing decided.
+TEST(AsyncUpdateTest, UpdateTogetherThatCannotReadEveryKeyDecidesAndWritesNothing) {
+  Harness h;
+  ASSERT_TRUE(h.service.GetDataStore("s")->Set("a", 1).has_value());
+  h.faults->SetPlan({.kind = FaultKind::kPersistent, .calls = CallClass::kRead, .fail_nth = 1});
+  std::promise<Result<std::vector<UpdateResult>>> done;
+  int runs = 0;
+  internal::AsyncUpdateTogether(
+      h.service, {KeyRef{"s", "global", "a"}, KeyRef{"s", "global", "b"}},
+      [&runs](std::span<const UpdateContext> current) {
+        ++runs;
+        return std::vector<UpdateDecision>(current.size(), WriteValue{value(0)});
+      },
+      h.scheduler,
+      [&](Result<std::vector<UpdateResult>> result) { done.set_value(std::move(result)); });
+  auto updated = done.get_future().get();
+  ASSERT_FALSE(updated.has_value());
+  EXPECT_EQ(updated.error().code(), StatusCode::kUnavailable) << updated.error();
+  EXPECT_EQ(runs, 0);  // nothing was decided, nothing written
+  EXPECT_EQ(h.Stored("a")->value, "1");
+  EXPECT_FALSE(h.Stored("b").has_value());
+}
+
 TEST(AsyncUpdateTest, CommittedVersionIsRememberedSoTheNextSetNeedsNoRead) {
   Harness h;
   int runs = 0;

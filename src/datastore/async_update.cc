@@ -61,11 +61,11 @@ class AsyncUpdateOperation : public std::enable_shared_from_this<AsyncUpdateOper
   }
 
   // The clock and every key's latest version are asked for at once: none depends on another,
-  // and a backend that pipelines (PostgreSQL) answers them in about one round trip instead of one
-  // each. The reads are handed to the run in key order once all have arrived; the first failure
-  // (the clock's, then in key order) ends the update, as in the blocking form. The clock may be
-  // read after some of the versions; that is harmless, because the commit is conditioned on the
-  // versions read, and a later clock only sees leases as they are or more expired.
+  // and a backend that pipelines (PostgreSQL) answers them without one waiting for another's
+  // round trip. The reads are handed to the run in key order once all have arrived; the first
+  // failure (the clock's, then in key order) ends the update, as in the blocking form. The clock
+  // may be read after some of the versions; that is harmless, because the commit is conditioned on
+  // the versions read, and a later clock only sees leases as they are or more expired.
   void BeginAttempt() {
     Backend& backend = core_.backend();
     const std::size_t n = run_.keys().size();

@@ -34,7 +34,8 @@ namespace holdfast {
 // 2: Subscribe, Mutation::notify. 3: Purge and ScrubFreedSpace (erasure for data-protection
 // requests, docs/gdpr.md); VersionRetention's keep_last, time_points and max_age. 4: AsyncRead,
 // AsyncCommit and AsyncFindOperation (BackendCapabilities::native_async). 5: AsyncNow.
-inline constexpr int kBackendInterfaceVersion = 5;
+// 6: ReadLatestAtNow.
+inline constexpr int kBackendInterfaceVersion = 6;
 
 // Addresses one entry of a (non-ordered) data store.
 struct EntryKey {
@@ -214,6 +215,13 @@ struct BackendCapabilities {
   bool native_async = false;
 };
 
+// The backend's clock and the latest version of several keys, asked for together
+// (Backend::ReadLatestAtNow). latest[i] answers keys[i].
+struct LatestAtNow {
+  Timestamp now;
+  std::vector<std::optional<StoredVersion>> latest;
+};
+
 // Receives the outcome of an asynchronous backend call, exactly once.
 template <typename T>
 using BackendCallback = std::function<void(Result<T>)>;
@@ -325,6 +333,25 @@ class Backend {
   // Asynchronous form of Now (interface version 5), for a caller whose whole operation must wait
   // on nothing (a profile save judges its lease by the backend's clock). Same contract as above.
   virtual void AsyncNow(BackendCallback<Timestamp> done) { done(Now()); }
+
+  // Now() and Read() of each key, asked for together (interface version 6): what a blocking
+  // read-modify-write attempt needs before it can decide, so a networked engine answers it in one
+  // round trip instead of 1 + keys.size(). The clock and the reads need not be one snapshot: the
+  // caller's commit is fenced by versions, so a read that is already stale only fails the
+  // condition. latest[i] answers keys[i]; the first failure is the answer. The default asks one
+  // after another.
+  virtual Result<LatestAtNow> ReadLatestAtNow(std::span<const EntryKey> keys) {
+    auto now = Now();
+    if (!now) return Err(now.error());
+    LatestAtNow answer{*now, {}};
+    answer.latest.reserve(keys.size());
+    for (const EntryKey& key : keys) {
+      auto latest = Read(key);
+      if (!latest) return Err(latest.error());
+      answer.latest.push_back(std::move(*latest));
+    }
+    return answer;
+  }
 };
 
 // Forwards every call to a target; override only what you change (LevelDB's EnvWrapper).
@@ -385,9 +412,9 @@ class BackendWrapper : public Backend {
   Result<ScrubReport> ScrubFreedSpace(const ScrubOptions& options) override {
     return target_->ScrubFreedSpace(options);
   }
-  // The Async* calls are not forwarded: Backend's defaults run them through this wrapper's
-  // blocking methods, so a wrapper that overrides only those still sees every call. Hence
-  // native_async is false here; a wrapper that passes asynchronous calls through overrides
+  // The Async* calls and ReadLatestAtNow are not forwarded: Backend's defaults run them through
+  // this wrapper's blocking methods, so a wrapper that overrides only those still sees every call.
+  // Hence native_async is false here; a wrapper that passes asynchronous calls through overrides
   // Capabilities() and the Async* methods itself.
 
  private:

@@ -135,13 +135,12 @@ Result<std::vector<UpdateResult>> RunBlocking(UpdateRun& run,
                                               const MultiUpdateFunction& transform) {
   ServiceCore& core = run.core();
   for (;;) {
-    auto now = core.WithRetry([&] { return core.backend().Now(); });
-    if (!now) return Err(now.error());
-    run.BeginAttempt(*now);
-    for (const EntryKey& key : run.keys()) {
-      auto latest = core.WithRetry([&] { return core.backend().Read(key); });
-      if (!latest) return Err(latest.error());
-      HOLDFAST_RETURN_IF_ERROR(run.AddRead(std::move(*latest)));
+    // One request for the clock and every read: a networked backend answers it in one round trip.
+    auto at = core.WithRetry([&] { return core.backend().ReadLatestAtNow(run.keys()); });
+    if (!at) return Err(at.error());
+    run.BeginAttempt(at->now);
+    for (std::optional<StoredVersion>& latest : at->latest) {
+      HOLDFAST_RETURN_IF_ERROR(run.AddRead(std::move(latest)));
     }
     auto decided = run.Decide(transform);
     if (auto* done = std::get_if<UpdateRun::Done>(&decided)) return std::move(done->result);

@@ -1,6 +1,10 @@
 // UpdateTogether: atomic multi-key read-transform-write, on every backend and under faults.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <span>
+
 #include "holdfast/data_store_service.h"
 #include "holdfast/fault_injection.h"
 #include "holdfast/limits.h"
@@ -129,6 +133,56 @@ TEST(UpdateTogetherCapabilityTest, BackendWithoutAtomicBatchesRefusesClearly) {
   auto results = service.UpdateTogether(keys, Transfer(1));
   ASSERT_FALSE(results.has_value());
   EXPECT_EQ(results.error().code(), StatusCode::kUnimplemented);
+}
+
+// Counts a blocking update's requests before it decides: the clock and reads asked together
+// (one round trip on a networked backend) or one by one.
+class RequestCountingBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<Timestamp> Now() override {
+    ++alone;
+    return target().Now();
+  }
+  Result<std::optional<StoredVersion>> Read(const EntryKey& key) override {
+    ++alone;
+    return target().Read(key);
+  }
+  Result<LatestAtNow> ReadLatestAtNow(std::span<const EntryKey> keys) override {
+    ++together;
+    return target().ReadLatestAtNow(keys);
+  }
+  std::atomic<int> alone{0}, together{0};
+};
+
+TEST(UpdateTogetherRequestTest, EachAttemptAsksForTheClockAndEveryKeyInOneRequest) {
+  auto memory = NewMemoryBackend();
+  auto counting = std::make_shared<RequestCountingBackend>(memory);
+  DataStoreService service(counting);
+  DataStoreService other(memory);  // another server, racing the update below
+  auto store = *service.GetDataStore("bank");
+  auto other_store = *other.GetDataStore("bank");
+  ASSERT_TRUE(store.Set("alice", 100).has_value());
+  counting->alone = 0;
+  counting->together = 0;
+  std::vector<KeyRef> keys = {{"bank", "global", "alice"}, {"bank", "global", "bob"}};
+  ASSERT_TRUE(service.UpdateTogether(keys, Transfer(40)).has_value());
+  EXPECT_EQ(counting->together, 1);
+  EXPECT_EQ(counting->alone, 0);
+
+  // A conflict costs one more request: the second attempt asks again.
+  bool raced = false;
+  auto update = store.Update("bob", [&](const UpdateContext& current) -> UpdateDecision {
+    if (!raced) {
+      raced = true;
+      EXPECT_TRUE(other_store.Set("bob", 1000).has_value());
+    }
+    return WriteValue{current.current->as_int64() + 1, std::nullopt, std::nullopt};
+  });
+  ASSERT_TRUE(update.has_value()) << update.error();
+  EXPECT_EQ(counting->together, 3);
+  EXPECT_EQ(counting->alone, 0);
+  EXPECT_EQ(store.Get("bob").value()->value, value(1001));
 }
 
 // Countdown over every backend call of a transfer, for each fault kind: the caller's answer must

@@ -30,6 +30,42 @@ TEST_P(BackendConformanceTest, ReadOfNeverWrittenKeyIsEmpty) {
   EXPECT_EQ(*read, std::nullopt);
 }
 
+TEST_P(BackendConformanceTest, ReadLatestAtNowAnswersAsNowAndReadDoInTheCallersKeyOrder) {
+  ASSERT_THAT(Put(Key("live"), "1"), IsOk());
+  ASSERT_THAT(Put(Key("live"), "2"), IsOk());
+  ASSERT_THAT(Put(Key("gone"), "1"), IsOk());
+  ASSERT_THAT(Remove(Key("gone")), IsOk());
+  clock().Advance(kMinute);
+
+  const std::vector<EntryKey> keys = {Key("never"), Key("live"), Key("gone")};
+  auto at = backend().ReadLatestAtNow(keys);
+  ASSERT_THAT(at, IsOk());
+  EXPECT_EQ(at->now, clock().Now());
+  ASSERT_EQ(at->latest.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto read = backend().Read(keys[i]);
+    ASSERT_THAT(read, IsOk());
+    ASSERT_EQ(at->latest[i].has_value(), read->has_value()) << keys[i].key;
+    if (!read->has_value()) continue;
+    EXPECT_EQ(at->latest[i]->version, (*read)->version) << keys[i].key;
+    EXPECT_EQ(at->latest[i]->deleted, (*read)->deleted) << keys[i].key;
+    EXPECT_EQ(at->latest[i]->value, (*read)->value) << keys[i].key;
+    EXPECT_EQ(at->latest[i]->updated, (*read)->updated) << keys[i].key;
+  }
+  EXPECT_EQ(at->latest[0], std::nullopt);
+  EXPECT_EQ(at->latest[1]->version, 2);
+  EXPECT_EQ(at->latest[1]->value, "2");
+  EXPECT_TRUE(at->latest[2]->deleted);
+}
+
+TEST_P(BackendConformanceTest, ReadLatestAtNowOfNoKeysIsTheClock) {
+  clock().Advance(std::chrono::seconds(7));
+  auto at = backend().ReadLatestAtNow({});
+  ASSERT_THAT(at, IsOk());
+  EXPECT_EQ(at->now, clock().Now());
+  EXPECT_TRUE(at->latest.empty());
+}
+
 TEST_P(BackendConformanceTest, FirstWriteIsVersionOneCreatedNowWithEveryField) {
   const Timestamp t0 = clock().Now();
   Mutation m = Write(Key("p1"), R"({"coins":5})", Unconditional{}, "op-1");

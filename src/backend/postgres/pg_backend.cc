@@ -151,7 +151,7 @@ Result<Timestamp> PostgresBackend::Now() {
   return NowAnswer(*results);
 }
 
-Timestamp NowAnswer(const std::vector<PgResult>& results) {
+Timestamp NowAnswer(std::span<const PgResult> results) {
   return FromUnixMillis(results[0].Int(0, 0));
 }
 

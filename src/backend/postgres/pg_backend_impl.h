@@ -44,6 +44,8 @@ class PostgresBackend final : public Backend {
 
   // Entries (pg_entries.cc).
   Result<std::optional<StoredVersion>> Read(const EntryKey& key) override;
+  // One pipeline: the clock (unless options_.clock stands in for it), then each key's latest.
+  Result<LatestAtNow> ReadLatestAtNow(std::span<const EntryKey> keys) override;
   Result<std::optional<StoredVersion>> ReadVersion(const EntryKey& key,
                                                    std::int64_t version) override;
   Result<std::vector<CommitResult>> Commit(std::span<const Mutation> mutations) override;
@@ -105,12 +107,12 @@ Result<std::vector<PgResult>> AllSucceeded(Result<std::vector<PgResult>> results
 // (its parameters view `key` and `op_id`, which must outlive the sending) and the answer from
 // its results (all succeeded).
 std::vector<PgQuery> ReadLatestPipeline(const EntryKey& key);
-Result<std::optional<StoredVersion>> ReadLatestAnswer(const std::vector<PgResult>& results);
+Result<std::optional<StoredVersion>> ReadLatestAnswer(std::span<const PgResult> results);
 std::vector<PgQuery> FindOperationPipeline(const EntryKey& key, std::string_view op_id);
 Result<std::optional<std::int64_t>> FindOperationAnswer(const std::vector<PgResult>& results);
 std::string ReadContext(const EntryKey& key);
 // The database clock's answer to stmt::kNow (pg_backend.cc), for Now and AsyncNow.
-Timestamp NowAnswer(const std::vector<PgResult>& results);
+Timestamp NowAnswer(std::span<const PgResult> results);
 inline constexpr std::string_view kNowContext = "postgres now";
 std::string FindOperationContext(const EntryKey& key);
 

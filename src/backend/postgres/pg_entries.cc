@@ -1,6 +1,7 @@
 // The PostgresBackend's entry operations: reads, conditional commits with version retention, and
 // listings. See pg_backend_impl.h for the commit protocol and pg_schema.cc for the tables.
 #include <algorithm>
+#include <iterator>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -60,7 +61,7 @@ std::vector<PgQuery> ReadLatestPipeline(const EntryKey& key) {
   return queries;
 }
 
-Result<std::optional<StoredVersion>> ReadLatestAnswer(const std::vector<PgResult>& results) {
+Result<std::optional<StoredVersion>> ReadLatestAnswer(std::span<const PgResult> results) {
   if (results[0].rows() == 0) return std::optional<StoredVersion>();
   return VersionFromRow(results[0], 0, /*with_value=*/true);
 }
@@ -69,6 +70,44 @@ Result<std::optional<StoredVersion>> PostgresBackend::Read(const EntryKey& key) 
   auto results = Query(ReadLatestPipeline(key), ReadContext(key));
   if (!results) return Err(results.error());
   return ReadLatestAnswer(*results);
+}
+
+Result<LatestAtNow> PostgresBackend::ReadLatestAtNow(std::span<const EntryKey> keys) {
+  std::vector<PgQuery> queries;
+  const bool database_clock = !options_.clock;
+  if (database_clock) queries.push_back(Prepared(stmt::kNow));
+  std::string context = database_clock ? "postgres now and read" : "postgres read";
+  std::vector<std::size_t> ends;  // where each key's slice of the results ends
+  ends.reserve(keys.size());
+  for (const EntryKey& key : keys) {
+    std::vector<PgQuery> read = ReadLatestPipeline(key);
+    std::move(read.begin(), read.end(), std::back_inserter(queries));
+    ends.push_back(queries.size());
+    context += (&key == keys.data() ? " " : ", ") + Describe(key);
+  }
+  LatestAtNow answer;
+  if (queries.empty()) {  // the caller's clock and no keys: nothing to ask the database
+    answer.now = options_.clock->Now();
+    return answer;
+  }
+  auto results = Query(queries, context);
+  if (!results) return Err(results.error());
+  const std::span<const PgResult> all(*results);
+  std::size_t begin = 0;
+  if (database_clock) {
+    answer.now = NowAnswer(all.first(1));
+    begin = 1;
+  } else {
+    answer.now = options_.clock->Now();
+  }
+  answer.latest.reserve(keys.size());
+  for (std::size_t end : ends) {
+    auto latest = ReadLatestAnswer(all.subspan(begin, end - begin));
+    begin = end;
+    if (!latest) return Err(latest.error());
+    answer.latest.push_back(std::move(*latest));
+  }
+  return answer;
 }
 
 Result<std::optional<StoredVersion>> PostgresBackend::ReadVersion(const EntryKey& key,

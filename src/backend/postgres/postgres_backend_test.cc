@@ -320,6 +320,38 @@ TEST_F(PostgresBackendTest, TerminatedConnectionsAreReplacedWithoutLosingData) {
   EXPECT_TRUE(CommitOne(**backend, Write(Key("survivor"), "2")));
 }
 
+TEST_F(PostgresBackendTest, ReadLatestAtNowAnswersWithTheDatabaseClockAndEveryKey) {
+  auto backend = OpenPostgresBackend(options_);
+  ASSERT_TRUE(backend) << backend.error();
+  ASSERT_TRUE(CommitOne(**backend, Write(Key("a"), "1")));
+  ASSERT_TRUE(CommitOne(**backend, Write(Key("a"), "2")));
+  const std::vector<EntryKey> keys = {Key("a"), Key("missing")};
+  auto before = (*backend)->Now();
+  auto at = (*backend)->ReadLatestAtNow(keys);
+  auto after = (*backend)->Now();
+  ASSERT_TRUE(before && at && after) << (at ? Status::Ok() : at.error());
+  EXPECT_LE(*before, at->now);
+  EXPECT_LE(at->now, *after);
+  ASSERT_EQ(at->latest.size(), 2u);
+  ASSERT_TRUE(at->latest[0]);
+  EXPECT_EQ(at->latest[0]->version, 2);
+  EXPECT_EQ(at->latest[0]->value, "2");
+  EXPECT_EQ(at->latest[1], std::nullopt);
+}
+
+TEST_F(PostgresBackendTest, ReadLatestAtNowFailureNamesEveryKeyItAskedFor) {
+  auto backend = OpenPostgresBackend(options_);
+  ASSERT_TRUE(backend) << backend.error();
+  RawSession admin(uri_);
+  admin.Exec("ALTER TABLE " + options_.schema +
+             ".holdfast_entry_versions RENAME TO holdfast_entry_versions_gone");
+  const std::vector<EntryKey> keys = {Key("a"), Key("b")};
+  auto at = (*backend)->ReadLatestAtNow(keys);
+  ASSERT_FALSE(at);
+  EXPECT_THAT(at.error().message(),
+              HasSubstr("postgres now and read players/global/a, players/global/b"));
+}
+
 }  // namespace
 }  // namespace holdfast
 

@@ -133,12 +133,9 @@ class AsyncCommitOperation : public std::enable_shared_from_this<AsyncCommitOper
     transaction_.reset();
     if (!failure.retry) return Finish(Err(std::move(failure.status)));
     if (attempt_ < kCommitAttempts) return Start();
-    Finish(
-        Err(UnavailableError("commit " +
-                             DescribeKey(mutations_.front().key.store, mutations_.front().key.scope,
-                                         mutations_.front().key.key) +
-                             ": still conflicting after " + std::to_string(kCommitAttempts) +
-                             " attempts: " + failure.status.message())));
+    const EntryKey& first = mutations_.front().key;
+    Finish(Err(StillConflicting("commit", DescribeKey(first.store, first.scope, first.key),
+                                kCommitAttempts, failure.status)));
   }
 
   void Finish(Result<std::vector<CommitResult>> result) {

@@ -23,6 +23,13 @@ std::string DescribeKey(std::string_view store, std::string_view scope, std::str
   return out;
 }
 
+Status StillConflicting(std::string_view op, std::string_view target, int attempts,
+                        const Status& last) {
+  return UnavailableError(std::string(op) + " " + std::string(target) +
+                          ": still conflicting after " + std::to_string(attempts) +
+                          " attempts: " + last.message());
+}
+
 // --- PgResult ---------------------------------------------------------------------------------
 
 ExecStatusType PgResult::status() const {

@@ -164,6 +164,11 @@ bool IsRetryableConflict(const PgResult& result);
 
 std::string DescribeKey(std::string_view store, std::string_view scope, std::string_view key);
 
+// kUnavailable for a transaction that `attempts` runs in a row lost to retryable conflicts
+// (nothing applied): "<op> <target>: still conflicting after <attempts> attempts: <last>".
+Status StillConflicting(std::string_view op, std::string_view target, int attempts,
+                        const Status& last);
+
 }  // namespace holdfast::pg_internal
 
 #endif  // HOLDFAST_SRC_BACKEND_POSTGRES_PG_CONNECTION_H_

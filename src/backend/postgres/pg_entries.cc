@@ -130,9 +130,7 @@ Result<std::vector<CommitResult>> PostgresBackend::Commit(std::span<const Mutati
     if (result || !retry) return result;
     last = result.error();
   }
-  return Err(UnavailableError("commit " + Describe(mutations.front().key) +
-                              ": still conflicting after " + std::to_string(kCommitAttempts) +
-                              " attempts: " + last.message()));
+  return Err(StillConflicting("commit", Describe(mutations.front().key), kCommitAttempts, last));
 }
 
 Result<std::vector<CommitResult>> PostgresBackend::CommitOnce(std::span<const Mutation> mutations,

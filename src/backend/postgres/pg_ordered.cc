@@ -33,9 +33,7 @@ Result<OrderedEntry> PostgresBackend::OrderedCommit(const OrderedMutation& mutat
     if (result || !retry) return result;
     last = result.error();
   }
-  return Err(UnavailableError("ordered_commit " + Describe(mutation.key) +
-                              ": still conflicting after " + std::to_string(kCommitAttempts) +
-                              " attempts: " + last.message()));
+  return Err(StillConflicting("ordered_commit", Describe(mutation.key), kCommitAttempts, last));
 }
 
 Result<OrderedEntry> PostgresBackend::OrderedCommitOnce(const OrderedMutation& mutation,

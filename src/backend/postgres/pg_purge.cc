@@ -33,9 +33,8 @@ Result<std::int64_t> PostgresBackend::Purge(const EntryKey& key, const WriteCond
     if (result || !retry) return result;
     last = result.error();
   }
-  return Err(UnavailableError("purge " + DescribeKey(key.store, key.scope, key.key) +
-                              ": still conflicting after " + std::to_string(kPurgeAttempts) +
-                              " attempts: " + last.message()));
+  return Err(
+      StillConflicting("purge", DescribeKey(key.store, key.scope, key.key), kPurgeAttempts, last));
 }
 
 Result<std::int64_t> PostgresBackend::PurgeOnce(const EntryKey& key,

@@ -131,6 +131,15 @@ TEST(PostgresCommitFailureTest, OnlyAFailedCommitStatementLeavesTheOutcomeUnknow
 // statement failing aborts it there (nothing applied, nothing to roll back); the commit itself
 // failing at the sync point arrives where the sync point's result should be, so the pipeline
 // fails as a whole, which the commit takes for an unknown outcome (PostgresBackend::CommitOnce).
+TEST(PostgresCommitFailureTest, EndlessConflictsAreRetryableAndNameTheCallKeyAndLastError) {
+  const Status last = UnavailableError("ERROR: deadlock detected");
+  const Status status = pg_internal::StillConflicting("commit", "players/global/p1", 8, last);
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);  // nothing applied: callers may repeat
+  EXPECT_EQ(status.message(),
+            "commit players/global/p1: still conflicting after 8 attempts: ERROR: deadlock "
+            "detected");
+}
+
 TEST(PostgresCommitFailureTest, AnImplicitCommitFailingAtTheSyncPointFailsThePipeline) {
   const pg_internal::PgConnectOptions options = PublicSchemaOptions();
   ASSERT_FALSE(options.conninfo.empty());

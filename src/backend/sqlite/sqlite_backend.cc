@@ -61,8 +61,10 @@ Result<std::unique_ptr<SqliteConnection>> SqliteBackend::OpenConnection(
   SqliteConnection& c = **connection;
 
   if (!reader) {
-    // Persistent in the file; every later connection (of any process) inherits it.
-    auto mode = c.QueryText("PRAGMA journal_mode = WAL");
+    // Persistent in the file; every later connection (of any process) inherits it. Converting
+    // a fresh file is refused at once, not waited for, while another opener holds the write
+    // lock (a race of processes or threads opening one new file), hence WhileBusy.
+    auto mode = c.QueryTextWhileBusy("PRAGMA journal_mode = WAL", options.busy_timeout);
     if (!mode) return Err(mode.error().WithContext(context + ": enabling WAL"));
     if (*mode != "wal") {
       return Err(UnavailableError(context + ": could not enable WAL mode (journal_mode is '" +

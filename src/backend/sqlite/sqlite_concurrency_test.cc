@@ -1,6 +1,7 @@
 // The SQLite backend used from several threads at once: one backend object shared by threads
 // (writer mutex + reader pool), and several backends racing to create one file. Run under TSan.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -111,18 +112,61 @@ TEST(SqliteConcurrencyTest, PooledReadersNeverSeeVersionsGoBackwards) {
 }
 
 TEST(SqliteConcurrencyTest, ConcurrentOpensOfAFreshFileAllSucceed) {
-  ScratchDir dir;
-  const std::string path = dir.File("race.db");
-  constexpr int kOpeners = 4;
-  std::vector<Result<std::shared_ptr<Backend>>> opened(kOpeners);
-  {
-    std::vector<std::jthread> threads;
-    for (int i = 0; i < kOpeners; ++i) {
-      threads.emplace_back([&, i] { opened[i] = OpenSqliteBackend({.path = path}); });
+  // Several rounds: the openers race to convert the file to WAL, which SQLite does under an
+  // exclusive lock without running the busy handler (a lost race once failed an open in CI).
+  constexpr int kRounds = 5;
+  constexpr int kOpeners = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    ScratchDir dir;
+    const std::string path = dir.File("race.db");
+    std::vector<Result<std::shared_ptr<Backend>>> opened(kOpeners);
+    {
+      std::vector<std::jthread> threads;
+      for (int i = 0; i < kOpeners; ++i) {
+        threads.emplace_back([&, i] { opened[i] = OpenSqliteBackend({.path = path}); });
+      }
     }
+    for (const auto& backend : opened) EXPECT_THAT(backend, IsOk()) << "round " << round;
+    EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM holdfast_meta"), "1");
   }
-  for (const auto& backend : opened) EXPECT_THAT(backend, IsOk());
-  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM holdfast_meta"), "1");
+}
+
+TEST(SqliteConcurrencyTest, OpenOfAFreshFileWaitsForAWriterInsteadOfFailingAtOnce) {
+  ScratchDir dir;
+  const std::string path = dir.File("held.db");
+  WriteFileBytes(path, "");  // empty: a fresh database to the backend
+  // A raw connection in a write transaction holds the reserved lock. The open reads the header
+  // (a shared lock) and then upgrades to convert the file to WAL; SQLite refuses that upgrade at
+  // once, without its busy handler (a reader waiting for a writer could deadlock). The open must
+  // keep trying within its busy_timeout rather than fail on the first refusal.
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &holder, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::jthread release([holder] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  auto backend = OpenSqliteBackend({.path = path});
+  release.join();
+  sqlite3_close(holder);
+  EXPECT_THAT(backend, IsOk());
+  EXPECT_EQ(RawQuery(path, "PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteConcurrencyTest, OpenGivesUpOnAHeldFreshFileAfterItsBusyTimeout) {
+  ScratchDir dir;
+  const std::string path = dir.File("held.db");
+  WriteFileBytes(path, "");
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &holder, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto backend = OpenSqliteBackend({.path = path, .busy_timeout = std::chrono::milliseconds(50)});
+  sqlite3_exec(holder, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(holder);
+  ASSERT_FALSE(backend);
+  EXPECT_EQ(backend.error().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(backend.error().message(), ::testing::HasSubstr("enabling WAL"));
+  EXPECT_THAT(backend.error().message(), ::testing::HasSubstr("busy_timeout 50 ms"));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "sqlite/sqlite_statement.h"
 
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace holdfast::sqlite_internal {
@@ -144,13 +146,19 @@ Status SqliteConnection::Exec(const std::string& sql) {
 }
 
 Result<std::string> SqliteConnection::QueryText(const std::string& sql) {
+  int rc = SQLITE_OK;
+  return QueryText(sql, rc);
+}
+
+Result<std::string> SqliteConnection::QueryText(const std::string& sql, int& rc) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+  rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
   if (rc != SQLITE_OK) return Err(LastError(rc, db_));
   Result<std::string> text;
   {
     SqliteStatement statement(stmt, db_);  // resets before the finalize below
     auto row = statement.Step();
+    rc = statement.rc();
     if (!row) {
       text = Err(row.error());
     } else if (*row) {
@@ -159,6 +167,26 @@ Result<std::string> SqliteConnection::QueryText(const std::string& sql) {
   }
   sqlite3_finalize(stmt);
   return text;
+}
+
+Result<std::string> SqliteConnection::QueryTextWhileBusy(const std::string& sql,
+                                                         std::chrono::milliseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    int rc = SQLITE_OK;
+    auto text = QueryText(sql, rc);
+    const int primary = rc & 0xff;
+    if (text || (primary != SQLITE_BUSY && primary != SQLITE_LOCKED)) return text;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return Err(text.error().WithContext("still refused after busy_timeout " +
+                                          std::to_string(budget.count()) + " ms"));
+    }
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

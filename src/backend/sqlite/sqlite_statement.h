@@ -91,8 +91,16 @@ class SqliteConnection {
   // The first column of the first row of `sql` as text, e.g. "PRAGMA journal_mode".
   Result<std::string> QueryText(const std::string& sql);
 
+  // QueryText, run again while SQLite answers BUSY or LOCKED, until `budget` has passed. For
+  // statements SQLite refuses at once instead of running the busy handler (it does not wait
+  // where waiting could deadlock: a read transaction asking for the write lock, as
+  // "PRAGMA journal_mode = WAL" does on a rollback-journal file). The error after the budget
+  // names it.
+  Result<std::string> QueryTextWhileBusy(const std::string& sql, std::chrono::milliseconds budget);
+
  private:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  Result<std::string> QueryText(const std::string& sql, int& rc);
 
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
